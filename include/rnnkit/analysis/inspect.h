@@ -1,0 +1,38 @@
+// Inspecting a checkpoint: one row per tensor with its statistics and, where rnnkit
+// wrote it, its initializer spec; per-gate rows for fused recurrent tensors.
+//
+// Gate structure comes from rnnkit's metadata, or, for other files (PyTorch state
+// dicts), from the names: a tensor named like weight_ih / weight_hh / bias_ih /
+// bias_hh (rnnkit's `.../weight_hh` or PyTorch's `weight_hh_l0`) whose sibling
+// weight_hh is [G*H, H] with G = 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rnnkit/analysis/weight_stats.h"
+#include "rnnkit/checkpoint/safetensors.h"
+
+namespace rnnkit {
+
+struct InspectRow {
+  std::string name;
+  Shape shape;
+  std::string dtype;
+  std::string init_spec;  // empty when the file does not say
+  std::string source;     // where rnnkit says the value came from, if it says
+  bool trainable = true;
+  WeightStats stats;
+  std::vector<GateStats> gates;
+};
+
+struct InspectReport {
+  std::string origin;
+  std::map<std::string, std::string> metadata;  // rnnkit.variables left out (it is in the rows)
+  std::vector<InspectRow> rows;
+};
+
+InspectReport inspect_checkpoint(const SafetensorsFile& file);
+
+}  // namespace rnnkit

@@ -1,0 +1,22 @@
+// Writing a file atomically: a crash mid-write never leaves a truncated file
+// in place of the old one.
+//
+// The parts are written to a temporary file in the same directory, flushed to disk
+// (fsync), renamed over `path`, and the directory is synced. On any failure the
+// temporary file is removed, the old file is untouched, and Error names the path and
+// the system's reason.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace rnnkit {
+
+void write_file_atomically(const std::string& path, const std::vector<std::span<const std::byte>>& parts);
+
+// Reads a whole file; Error names the path and the reason on failure.
+std::vector<std::byte> read_file(const std::string& path);
+
+}  // namespace rnnkit

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, whatever rnnkit's build and tests need and this
+# machine lacks. Idempotent: installs nothing when everything is present.
+#   scripts/install-deps.sh          build + test dependencies
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkg-config
+  libopenblas-dev          # BLAS (cblas interface) for GEMM
+  nlohmann-json3-dev       # JSON for safetensors headers and metadata
+  libcli11-dev             # the rnnkit command line
+  libgtest-dev             # unit tests
+  clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target
+  python3-numpy            # the test that reads rnnkit's files with numpy (/usr/bin/python3)
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,76 @@
+// GEMM wrappers over CBLAS (row-major). See blas.h for the conventions.
+#include "rnnkit/core/blas.h"
+
+#include <cblas.h>
+
+#include <string>
+
+namespace rnnkit {
+namespace {
+
+struct GemmDims {
+  int m, n, k;
+};
+
+// Checks that op(A) [M,K] * op(B) [K,N] = C [M,N] and returns M, N, K.
+template <class T>
+GemmDims check_gemm(const char* name, bool trans_a, bool trans_b, const TensorView<const T>& a,
+                    const TensorView<const T>& b, const TensorView<T>& c) {
+  if (a.rank() != 2 || b.rank() != 2 || c.rank() != 2) {
+    throw Error(std::string(name) + ": expected rank-2 operands, got A " + shape_to_string(a.shape()) + ", B " +
+                shape_to_string(b.shape()) + ", C " + shape_to_string(c.shape()));
+  }
+  const int64_t m = trans_a ? a.dim(1) : a.dim(0);
+  const int64_t k = trans_a ? a.dim(0) : a.dim(1);
+  const int64_t kb = trans_b ? b.dim(1) : b.dim(0);
+  const int64_t n = trans_b ? b.dim(0) : b.dim(1);
+  if (k != kb || c.dim(0) != m || c.dim(1) != n) {
+    throw Error(std::string(name) + ": shapes do not agree: A " + shape_to_string(a.shape()) + ", B " +
+                shape_to_string(b.shape()) + ", C " + shape_to_string(c.shape()) + " (expected C [" +
+                std::to_string(m) + "," + std::to_string(n) + "] and inner extents equal)");
+  }
+  return {static_cast<int>(m), static_cast<int>(n), static_cast<int>(k)};
+}
+
+template <class T>
+void gemm(const char* name, bool trans_a, bool trans_b, TensorView<const T> a, TensorView<const T> b,
+          TensorView<T> c, T alpha, T beta) {
+  const GemmDims d = check_gemm(name, trans_a, trans_b, a, b, c);
+  if (d.m == 0 || d.n == 0) return;
+  const auto ta = trans_a ? CblasTrans : CblasNoTrans;
+  const auto tb = trans_b ? CblasTrans : CblasNoTrans;
+  const int lda = static_cast<int>(a.dim(1));
+  const int ldb = static_cast<int>(b.dim(1));
+  const int ldc = d.n;
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, ta, tb, d.m, d.n, d.k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+  } else {
+    cblas_dgemm(CblasRowMajor, ta, tb, d.m, d.n, d.k, alpha, a.data(), lda, b.data(), ldb, beta, c.data(), ldc);
+  }
+}
+
+}  // namespace
+
+void gemm_nn(TensorView<const float> a, TensorView<const float> b, TensorView<float> c, float alpha, float beta) {
+  gemm("gemm_nn", false, false, a, b, c, alpha, beta);
+}
+void gemm_nt(TensorView<const float> a, TensorView<const float> b, TensorView<float> c, float alpha, float beta) {
+  gemm("gemm_nt", false, true, a, b, c, alpha, beta);
+}
+void gemm_tn(TensorView<const float> a, TensorView<const float> b, TensorView<float> c, float alpha, float beta) {
+  gemm("gemm_tn", true, false, a, b, c, alpha, beta);
+}
+void gemm_nn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha,
+             double beta) {
+  gemm("gemm_nn", false, false, a, b, c, alpha, beta);
+}
+void gemm_nt(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha,
+             double beta) {
+  gemm("gemm_nt", false, true, a, b, c, alpha, beta);
+}
+void gemm_tn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha,
+             double beta) {
+  gemm("gemm_tn", true, false, a, b, c, alpha, beta);
+}
+
+}  // namespace rnnkit

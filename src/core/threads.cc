@@ -1,0 +1,55 @@
+// Thread count: one number for rnnkit and its BLAS.
+#include "rnnkit/core/threads.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "rnnkit/core/error.h"
+
+#if RNNKIT_HAVE_OPENBLAS_THREADS
+#include <cblas.h>
+#endif
+
+namespace rnnkit {
+namespace {
+
+std::atomic<int> g_threads{0};  // 0: not resolved yet
+
+void apply_to_blas(int n) {
+#if RNNKIT_HAVE_OPENBLAS_THREADS
+  openblas_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
+}  // namespace
+
+int default_threads() {
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0 && n <= 4096) return static_cast<int>(n);
+  }
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores > 0 ? static_cast<int>(cores) : 1;
+}
+
+void set_threads(int n) {
+  if (n < 1) throw Error("set_threads: thread count must be at least 1, got " + std::to_string(n));
+  g_threads.store(n);
+  apply_to_blas(n);
+}
+
+int get_threads() {
+  int n = g_threads.load();
+  if (n == 0) {
+    n = default_threads();
+    set_threads(n);
+  }
+  return n;
+}
+
+}  // namespace rnnkit

@@ -1,0 +1,93 @@
+// Orthogonal initialization by Householder QR; see orthogonal.h.
+//
+// The tall matrix A [m, n] (m >= n) is kept column-major so that every inner
+// loop runs over contiguous memory. Householder vectors v_k (unit norm) turn A
+// into R; the thin Q = H_0 H_1 ... H_{n-1} [I_n; 0] is formed by applying the
+// reflections to the identity in reverse order.
+#include "orthogonal.h"
+
+#include <cmath>
+#include <vector>
+
+namespace rnnkit::detail {
+namespace {
+
+double dot(const double* a, const double* b, int64_t n) {
+  double s = 0.0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+void fill_orthogonal(TensorView<double> out, RandomStream& stream, double gain) {
+  const int64_t rows = out.dim(0);
+  const int64_t cols = out.dim(1);
+  const bool transposed = rows < cols;
+  const int64_t m = transposed ? cols : rows;  // tall: m >= n
+  const int64_t n = transposed ? rows : cols;
+  if (n == 0) return;
+
+  // a[j*m + i] = A(i, j), where A = draws as [rows, cols], transposed if rows < cols.
+  std::vector<double> a(static_cast<std::size_t>(m * n));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const double x = stream.normal();
+      const int64_t i = transposed ? c : r;
+      const int64_t j = transposed ? r : c;
+      a[static_cast<std::size_t>(j * m + i)] = x;
+    }
+  }
+
+  std::vector<double> v(static_cast<std::size_t>(m * n), 0.0);  // v_k stored in column k, rows k..m-1
+  std::vector<double> diag_r(static_cast<std::size_t>(n));
+  for (int64_t k = 0; k < n; ++k) {
+    double* x = &a[static_cast<std::size_t>(k * m + k)];
+    const int64_t len = m - k;
+    const double norm = std::sqrt(dot(x, x, len));
+    const double alpha = x[0] > 0 ? -norm : norm;  // R(k,k); sign chosen to avoid cancellation
+    diag_r[static_cast<std::size_t>(k)] = alpha;
+    double* vk = &v[static_cast<std::size_t>(k * m + k)];
+    for (int64_t i = 0; i < len; ++i) vk[i] = x[i];
+    vk[0] -= alpha;
+    const double vnorm = std::sqrt(dot(vk, vk, len));
+    if (vnorm == 0.0) continue;  // column already reduced: H_k = I
+    for (int64_t i = 0; i < len; ++i) vk[i] /= vnorm;
+    // A[k:, j] -= 2 v (v . A[k:, j]) for the remaining columns.
+    for (int64_t j = k + 1; j < n; ++j) {
+      double* col = &a[static_cast<std::size_t>(j * m + k)];
+      const double s = 2.0 * dot(vk, col, len);
+      for (int64_t i = 0; i < len; ++i) col[i] -= s * vk[i];
+    }
+  }
+
+  // Q = H_0 ... H_{n-1} [I_n; 0], column-major in q.
+  std::vector<double> q(static_cast<std::size_t>(m * n), 0.0);
+  for (int64_t j = 0; j < n; ++j) q[static_cast<std::size_t>(j * m + j)] = 1.0;
+  for (int64_t k = n - 1; k >= 0; --k) {
+    const double* vk = &v[static_cast<std::size_t>(k * m + k)];
+    const int64_t len = m - k;
+    for (int64_t j = 0; j < n; ++j) {
+      double* col = &q[static_cast<std::size_t>(j * m + k)];
+      const double s = 2.0 * dot(vk, col, len);
+      if (s != 0.0) {
+        for (int64_t i = 0; i < len; ++i) col[i] -= s * vk[i];
+      }
+    }
+  }
+
+  // Sign fix: column j times sign(R(j,j)), then scale and write back (transposing if needed).
+  for (int64_t j = 0; j < n; ++j) {
+    const double sign = diag_r[static_cast<std::size_t>(j)] < 0 ? -1.0 : 1.0;
+    for (int64_t i = 0; i < m; ++i) {
+      const double value = gain * sign * q[static_cast<std::size_t>(j * m + i)];
+      if (transposed) {
+        out(j, i) = value;
+      } else {
+        out(i, j) = value;
+      }
+    }
+  }
+}
+
+}  // namespace rnnkit::detail

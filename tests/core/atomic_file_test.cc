@@ -1,0 +1,56 @@
+// Atomic writes: the old file survives a failed write; no temporary files are left.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "rnnkit/core/atomic_file.h"
+#include "rnnkit/core/error.h"
+#include "test_support.h"
+
+namespace rnnkit {
+namespace {
+
+std::vector<std::byte> bytes_of(const std::string& s) {
+  std::vector<std::byte> out(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) out[i] = static_cast<std::byte>(s[i]);
+  return out;
+}
+
+TEST(AtomicFile, WritesReplacesAndLeavesNoTemporaries) {
+  test::TempDir dir;
+  const std::string path = dir.file("x.bin");
+  const auto first = bytes_of("first"), second = bytes_of("second!");
+  write_file_atomically(path, {first});
+  write_file_atomically(path, {std::span<const std::byte>(second).first(3), std::span<const std::byte>(second).subspan(3)});
+  EXPECT_EQ(read_file(path), second);
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 1);
+}
+
+TEST(AtomicFile, FailureKeepsTheOldFile) {
+  test::TempDir dir;
+  const std::string path = dir.file("x.bin");
+  write_file_atomically(path, {bytes_of("keep me")});
+  EXPECT_THROW(write_file_atomically(dir.file("missing-dir/x.bin"), {bytes_of("y")}), Error);
+  // A directory where the file should go: rename fails, the temporary is removed.
+  std::filesystem::create_directory(dir.file("a-dir"));
+  std::filesystem::create_directory(dir.file("a-dir/inner"));
+  EXPECT_THROW(write_file_atomically(dir.file("a-dir"), {bytes_of("y")}), Error);
+  EXPECT_EQ(read_file(path), bytes_of("keep me"));
+  int files = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
+  EXPECT_EQ(files, 2);  // x.bin and a-dir, no temporaries
+}
+
+TEST(AtomicFile, ReadingAMissingFileNamesIt) {
+  try {
+    read_file("/nonexistent/rnnkit.safetensors");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/rnnkit.safetensors"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace rnnkit

@@ -1,0 +1,61 @@
+// Test helpers; see test_support.h.
+#include "test_support.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace rnnkit::test {
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "rnnkit-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void expect_moments(std::span<const double> values, double mean, double stddev, double kurtosis, double sigmas) {
+  const double n = static_cast<double>(values.size());
+  double sum = 0.0;
+  for (double x : values) sum += x;
+  const double sample_mean = sum / n;
+  double squares = 0.0;
+  for (double x : values) squares += (x - mean) * (x - mean);
+  const double sample_var = squares / n;  // about the true mean: its SE is the one below
+  const double var = stddev * stddev;
+  EXPECT_NEAR(sample_mean, mean, sigmas * stddev / std::sqrt(n)) << "mean of " << values.size() << " samples";
+  EXPECT_NEAR(sample_var, var, sigmas * var * std::sqrt((kurtosis - 1.0) / n))
+      << "variance of " << values.size() << " samples";
+}
+
+CommandResult run_cli(const std::string& args) {
+  CommandResult result;
+  const std::string command = std::string(RNNKIT_CLI_PATH) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buffer[4096];
+  std::size_t got;
+  while ((got = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, got);
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace rnnkit::test

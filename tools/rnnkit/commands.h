@@ -1,0 +1,15 @@
+// The rnnkit subcommands: each adds itself to the application and runs from its callback.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace rnnkit::cli {
+
+void add_init_command(CLI::App& app);
+void add_inspect_command(CLI::App& app);
+
+// Adds --threads N to a compute command; the value is applied before the command runs.
+void add_threads_option(CLI::App& command, int& threads);
+void apply_threads(int threads);
+
+}  // namespace rnnkit::cli

@@ -1,0 +1,122 @@
+// rnnkit inspect: how was each weight initialized, and what does it look like now?
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "rnnkit/analysis/inspect.h"
+
+namespace rnnkit::cli {
+namespace {
+
+struct InspectArgs {
+  std::string file;
+  bool json = false;
+  int threads = 0;
+};
+
+std::string number(double x) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.5g", x);
+  return buffer;
+}
+
+nlohmann::ordered_json stats_json(const WeightStats& s) {
+  nlohmann::ordered_json j;
+  j["count"] = s.count;
+  j["mean"] = s.mean;
+  j["std"] = s.std;
+  j["min"] = s.min;
+  j["max"] = s.max;
+  j["sigma_max"] = s.sigma_max ? nlohmann::ordered_json(*s.sigma_max) : nlohmann::ordered_json(nullptr);
+  return j;
+}
+
+void print_json(const InspectReport& report) {
+  nlohmann::ordered_json j;
+  j["file"] = report.origin;
+  j["metadata"] = report.metadata;
+  j["variables"] = nlohmann::ordered_json::array();
+  for (const InspectRow& row : report.rows) {
+    nlohmann::ordered_json v;
+    v["name"] = row.name;
+    v["shape"] = row.shape;
+    v["dtype"] = row.dtype;
+    v["init"] = row.init_spec.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(row.init_spec);
+    if (!row.source.empty()) v["source"] = row.source;
+    v["trainable"] = row.trainable;
+    v["stats"] = stats_json(row.stats);
+    v["gates"] = nlohmann::ordered_json::array();
+    for (const GateStats& g : row.gates) {
+      nlohmann::ordered_json gj = stats_json(g.stats);
+      gj["gate"] = std::string(1, g.gate);
+      v["gates"].push_back(gj);
+    }
+    j["variables"].push_back(v);
+  }
+  std::cout << j.dump(2) << "\n";
+}
+
+void print_table(const InspectReport& report) {
+  std::cout << "file: " << report.origin << "\n";
+  for (const auto& [key, value] : report.metadata) std::cout << key << ": " << value << "\n";
+  struct Line {
+    std::vector<std::string> cells;
+  };
+  std::vector<Line> lines;
+  lines.push_back({{"name", "shape", "dtype", "mean", "std", "min", "max", "sigma_max", "init"}});
+  auto stat_cells = [](const WeightStats& s) {
+    return std::vector<std::string>{number(s.mean), number(s.std), number(s.min), number(s.max),
+                                    s.sigma_max ? number(*s.sigma_max) : "-"};
+  };
+  for (const InspectRow& row : report.rows) {
+    std::vector<std::string> cells = {row.name, shape_to_string(row.shape), row.dtype};
+    for (std::string& c : stat_cells(row.stats)) cells.push_back(std::move(c));
+    cells.push_back(row.init_spec.empty() ? "(not recorded)" : row.init_spec);
+    lines.push_back({cells});
+    for (const GateStats& g : row.gates) {
+      std::vector<std::string> gate_cells = {"  [" + std::string(1, g.gate) + "]", "", ""};
+      for (std::string& c : stat_cells(g.stats)) gate_cells.push_back(std::move(c));
+      gate_cells.emplace_back("");
+      lines.push_back({gate_cells});
+    }
+  }
+  std::vector<std::size_t> width(lines[0].cells.size(), 0);
+  for (const Line& line : lines) {
+    for (std::size_t i = 0; i < line.cells.size(); ++i) width[i] = std::max(width[i], line.cells[i].size());
+  }
+  std::cout << "\n";
+  for (const Line& line : lines) {
+    std::string text;
+    for (std::size_t i = 0; i < line.cells.size(); ++i) {
+      text += line.cells[i];
+      if (i + 1 < line.cells.size()) text += std::string(width[i] - line.cells[i].size() + 2, ' ');
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    std::cout << text << "\n";
+  }
+}
+
+void run_inspect(const InspectArgs& args) {
+  apply_threads(args.threads);
+  const InspectReport report = inspect_checkpoint(SafetensorsFile::read(args.file));
+  if (args.json) {
+    print_json(report);
+  } else {
+    print_table(report);
+  }
+}
+
+}  // namespace
+
+void add_inspect_command(CLI::App& app) {
+  auto args = std::make_shared<InspectArgs>();
+  CLI::App* cmd = app.add_subcommand("inspect", "Show every tensor of a safetensors file: shape, initializer, statistics");
+  cmd->add_option("file", args->file, "A safetensors file (rnnkit's or any other)")->required();
+  cmd->add_flag("--json", args->json, "Print JSON instead of a table");
+  add_threads_option(*cmd, args->threads);
+  cmd->callback([args] { run_inspect(*args); });
+}
+
+}  // namespace rnnkit::cli

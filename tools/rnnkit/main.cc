@@ -1,0 +1,40 @@
+// rnnkit: one binary with subcommands. Turns library errors into messages and exit codes:
+//   0 success, 1 an error in the input or the work (message on stderr), 2 a usage error.
+#include <iostream>
+
+#include "commands.h"
+#include "rnnkit/core/error.h"
+#include "rnnkit/core/threads.h"
+#include "rnnkit/core/version.h"
+
+namespace rnnkit::cli {
+
+void add_threads_option(CLI::App& command, int& threads) {
+  command.add_option("--threads", threads, "Threads to compute with (default: OMP_NUM_THREADS, else all cores)")
+      ->check(CLI::Range(1, 4096));
+}
+
+void apply_threads(int threads) { set_threads(threads > 0 ? threads : default_threads()); }
+
+}  // namespace rnnkit::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"rnnkit: recurrent networks whose every weight is named, initialized on purpose, inspected and moved"};
+  app.set_version_flag("--version", std::string("rnnkit ") + rnnkit::kVersion);
+  app.require_subcommand(1);
+  rnnkit::cli::add_init_command(app);
+  rnnkit::cli::add_inspect_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const rnnkit::Error& e) {
+    std::cerr << "rnnkit: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "rnnkit: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
