@@ -2,6 +2,7 @@
 #include "rnnkit/core/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,6 +87,8 @@ std::vector<std::byte> read_file(const std::string& path) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) fail("cannot open", path, errno);
   std::vector<std::byte> bytes;
+  struct stat info {};
+  if (::fstat(fd.get(), &info) == 0 && info.st_size > 0) bytes.reserve(static_cast<std::size_t>(info.st_size));
   std::byte chunk[1 << 16];
   while (true) {
     const ssize_t got = ::read(fd.get(), chunk, sizeof chunk);

@@ -33,6 +33,24 @@ TEST(WeightStats, LargestSingularValueOfKnownMatrices) {
   EXPECT_EQ(largest_singular_value(zero.view()), 0.0);
 }
 
+TEST(WeightStats, LargestSingularValueWithATinyGap) {
+  // A = U diag(s) V^T with orthogonal U [120,80], V [80,80] and s = 3, 2.9999, 2.9998, ... :
+  // the case where power iteration crawls.
+  const int64_t m = 120, n = 80;
+  InitContext cu{1, "u", {m, n}, "", 0}, cv{2, "v", {n, n}, "", 0};
+  const Tensor<double> u = initial_value(*parse_initializer("orthogonal"), cu);
+  const Tensor<double> v = initial_value(*parse_initializer("orthogonal"), cv);
+  Tensor<double> a({m, n});
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) {
+      double x = 0.0;
+      for (int64_t k = 0; k < n; ++k) x += u(i, k) * (3.0 - 1e-4 * static_cast<double>(k)) * v(j, k);
+      a(i, j) = x;
+    }
+  }
+  EXPECT_NEAR(largest_singular_value(a.view()), 3.0, 1e-10);
+}
+
 TEST(WeightStats, GateBlocks) {
   Tensor<double> b({8}, std::vector<double>{0, 0, 1, 1, 0, 0, 0, 0});
   const std::vector<GateStats> gates = compute_gate_stats(b.view(), "ifgo");

@@ -1,6 +1,10 @@
 // Atomic writes: the old file survives a failed write; no temporary files are left.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "rnnkit/core/atomic_file.h"
@@ -41,6 +45,30 @@ TEST(AtomicFile, FailureKeepsTheOldFile) {
   int files = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;
   EXPECT_EQ(files, 2);  // x.bin and a-dir, no temporaries
+}
+
+// Fault injection: a writer killed (SIGKILL) at arbitrary moments while it rewrites a
+// file never leaves anything but a complete old or a complete new version in place.
+TEST(AtomicFile, KilledWriterLeavesAWholeFile) {
+  test::TempDir dir;
+  const std::string path = dir.file("ckpt.bin");
+  constexpr std::size_t kSize = 4 << 20;
+  std::vector<std::byte> a(kSize, std::byte{'a'}), b(kSize, std::byte{'b'});
+  write_file_atomically(path, {a});
+  for (int round = 0; round < 6; ++round) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      for (int i = 0;; ++i) write_file_atomically(path, {i % 2 ? a : b});
+    }
+    ::usleep(static_cast<useconds_t>(20000 + 15000 * round));
+    ::kill(child, SIGKILL);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+    const std::vector<std::byte> now = read_file(path);
+    ASSERT_EQ(now.size(), kSize) << "round " << round;
+    EXPECT_TRUE(now == a || now == b) << "round " << round;
+  }
 }
 
 TEST(AtomicFile, ReadingAMissingFileNamesIt) {

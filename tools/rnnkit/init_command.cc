@@ -2,6 +2,8 @@
 #include <iostream>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
 #include "commands.h"
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
@@ -61,8 +63,12 @@ void run_init(const InitArgs& args) {
     create_recurrent_variables(store, spec, choice);
   }
   SaveOptions save;
-  save.model_json = "{\"layers\":[{\"type\":\"recurrent\",\"scope\":\"" + scope + "\",\"spec\":" + spec.to_json() +
-                    ",\"preset\":\"" + preset_name(choice.preset) + "\"}]}";
+  nlohmann::ordered_json layer;
+  layer["type"] = "recurrent";
+  layer["scope"] = scope;
+  layer["spec"] = nlohmann::ordered_json::parse(spec.to_json());
+  layer["preset"] = preset_name(choice.preset);
+  save.model_json = nlohmann::ordered_json{{"layers", nlohmann::ordered_json::array({layer})}}.dump();
   save_checkpoint(store, args.output, save);
 
   std::cout << "wrote " << args.output << ": " << cell_name(spec.cell) << " layer '" << scope << "', "

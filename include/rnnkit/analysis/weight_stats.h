@@ -1,9 +1,10 @@
 // Statistics of weights: the numbers behind "how were my weights initialized?".
 //
 // mean, std (population, divisor n), min, max over all elements, and for matrices
-// (rank 2) the largest singular value sigma_max, by power iteration on A^T A in double
-// precision from a fixed start vector until the estimate changes by less than 1e-9
-// relative (at most 2000 iterations). Computed in double whatever the storage type.
+// (rank 2) the largest singular value sigma_max, by Golub-Kahan-Lanczos bidiagonalization
+// with full reorthogonalization from a fixed start vector (deterministic), stopped when the
+// estimate changes by less than 1e-13 relative or after min(rows, cols, 256) steps.
+// Computed in double whatever the storage type.
 #pragma once
 
 #include <optional>
