@@ -24,4 +24,12 @@ void gemm_nt(TensorView<const double> a, TensorView<const double> b, TensorView<
 void gemm_tn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha = 1.0,
              double beta = 0.0);
 
+// The general form for kernels that work on sub-blocks: row-major C [m,n] = alpha *
+// op(A) op(B) + beta * C with leading dimensions (row strides) lda, ldb, ldc. No shape
+// checks beyond non-negative sizes: callers are rnnkit's own kernels.
+void gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+void gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
+                  int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
+
 }  // namespace rnnkit

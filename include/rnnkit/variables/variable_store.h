@@ -68,6 +68,10 @@ class VariableStore {
   explicit VariableStore(uint64_t seed = 0, DType dtype = DType::f32);
   VariableStore(const VariableStore&) = delete;
   VariableStore& operator=(const VariableStore&) = delete;
+  // Movable while no scope is open (a ScopeGuard points at its store). Variable references
+  // stay valid across a move.
+  VariableStore(VariableStore&&) = default;
+  VariableStore& operator=(VariableStore&&) = default;
 
   uint64_t seed() const { return seed_; }
   DType dtype() const { return dtype_; }

@@ -1,0 +1,92 @@
+// The recurrent layer: stacked, optionally bidirectional LSTM / GRU / RNN over a batch of
+// sequences, with fused forward and BPTT backward. Shapes and meaning follow PyTorch's
+// nn.LSTM / nn.GRU / nn.RNN:
+//   input   [T, B, I]  (time-major; [B, T, I] with batch_first)
+//   lengths B values in [1, T], or none (all T): packed-sequence semantics. Outputs past a
+//           sequence's length are zero, its final state is the one at its last valid step,
+//           and the reverse direction starts at its own last valid step.
+//   h0, c0  [L*D, B, R] and [L*D, B, H] (c0 for LSTM only), zero when not given;
+//           row l*D + d is layer l, direction d (0 forward, 1 reverse). R = P if projecting, else H.
+//   output  [T, B, D*R] (directions concatenated), h_n [L*D, B, R], c_n [L*D, B, H] (LSTM)
+// Layer k > 0 reads layer k-1's output. Weights are the store's variables
+// `{scope}/l{k}/{fw|bw}/{weight_ih|weight_hh|bias_ih|bias_hh|weight_hr}` (recurrent_spec.h).
+//
+// Computation (per layer and direction): the input projection of all steps is one GEMM
+// (X [T*B, I_k] W_ih^T plus biases); each step does only the recurrent GEMM h_{t-1} W_hh^T
+// and one fused elementwise pass (lstm_cell.h, gru_cell.h, rnn_cell.h). Backward mirrors it:
+// per step the fused backward pass and dh_{t-1} = dA_t W_hh; after the loop dW_ih, dW_hh,
+// dW_hr, the biases and the input gradient are single GEMMs over all steps. The reverse
+// direction runs the same code on each sequence reversed within its length.
+//
+// The workspace is planned once per (T, B) and reused; forward keeps what backward needs.
+// Parameter gradients are accumulated (+=) into the store's gradient buffer; input and
+// state gradients are returned.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "rnnkit/core/tensor.h"
+#include "rnnkit/layers/recurrent_spec.h"
+#include "rnnkit/variables/variable_store.h"
+
+namespace rnnkit {
+
+enum class GruReset { after, before };
+
+struct RecurrentLayerOptions {
+  GruReset gru_reset = GruReset::after;  // GRU only: PyTorch/Keras reset_after (default) or TF1/reset_before
+  bool batch_first = false;
+};
+
+template <class T>
+struct RecurrentResult {
+  Tensor<T> output;  // [T, B, D*R] ([B, T, D*R] with batch_first)
+  Tensor<T> h_n;     // [L*D, B, R]
+  Tensor<T> c_n;     // [L*D, B, H] for LSTM; empty otherwise
+};
+
+template <class T>
+struct RecurrentGradients {
+  Tensor<T> d_input;  // shaped as the input
+  Tensor<T> d_h0;     // [L*D, B, R]
+  Tensor<T> d_c0;     // [L*D, B, H] for LSTM; empty otherwise
+};
+
+template <class T>
+class RecurrentLayer {
+ public:
+  // Binds to the variables under `scope` (which must exist with the spec's shapes) of a
+  // store whose dtype is T. Throws Error naming a missing or misshapen variable.
+  RecurrentLayer(VariableStore& store, std::string scope, RecurrentSpec spec, RecurrentLayerOptions options = {});
+  ~RecurrentLayer();
+  RecurrentLayer(RecurrentLayer&&) noexcept;
+  RecurrentLayer& operator=(RecurrentLayer&&) noexcept;
+
+  const RecurrentSpec& spec() const { return spec_; }
+  const RecurrentLayerOptions& options() const { return options_; }
+
+  // Empty views (data() == nullptr) mean "not given". Throws Error on a wrong shape or length.
+  RecurrentResult<T> forward(TensorView<const T> input, std::span<const int64_t> lengths = {},
+                             TensorView<const T> h0 = {}, TensorView<const T> c0 = {});
+
+  // Gradients of the loss with respect to the last forward's output, h_n and c_n (empty:
+  // zero). Adds the parameter gradients to the store's gradient buffer.
+  RecurrentGradients<T> backward(TensorView<const T> d_output, TensorView<const T> d_h_n = {},
+                                 TensorView<const T> d_c_n = {});
+
+ private:
+  struct Workspace;
+  VariableStore* store_;
+  std::string scope_;
+  RecurrentSpec spec_;
+  RecurrentLayerOptions options_;
+  std::unique_ptr<Workspace> work_;
+};
+
+extern template class RecurrentLayer<float>;
+extern template class RecurrentLayer<double>;
+
+}  // namespace rnnkit
