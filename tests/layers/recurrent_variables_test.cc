@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "rnnkit/core/error.h"
+#include "rnnkit/layers/gate_view.h"
 #include "rnnkit/layers/recurrent_variables.h"
 
 namespace rnnkit {
@@ -113,6 +114,31 @@ TEST(RecurrentVariables, TwoLayersSharingAScopeShareWeights) {
   }
   EXPECT_EQ(first, second);
   EXPECT_EQ(store.variables().size(), 4u);
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+TEST(GateView, ReadsAndWritesOneGateInPlace) {
+  VariableStore store(3);
+  {
+    auto s = store.scope("lstm");
+    create_recurrent_variables(store, {CellKind::lstm, 3, 5, 1, false, 2});
+  }
+  const Variable& bias = store.at("lstm/l0/fw/bias_ih");
+  const TensorView<float> forget = gate_view<float>(store, bias, 'f');
+  EXPECT_EQ(forget.shape(), Shape{5});
+  for (float x : forget.span()) EXPECT_EQ(x, 1.0f);  // keras preset: forget bias 1
+  forget[2] = 7.0f;
+  EXPECT_EQ(store.value<float>(bias)[5 + 2], 7.0f);  // the f block is the second of i, f, g, o
+  const TensorView<float> g_hh = gate_view<float>(store, store.at("lstm/l0/fw/weight_hh"), 'g');
+  EXPECT_EQ(g_hh.shape(), (Shape{5, 2}));  // [H, P] with projection
+  EXPECT_EQ(g_hh.data(), store.value<float>(store.at("lstm/l0/fw/weight_hh")).data() + 2 * 5 * 2);
+  EXPECT_THROW(gate_view<float>(store, bias, 'z'), Error);
+  EXPECT_THROW(gate_view<float>(store, store.at("lstm/l0/fw/weight_hr"), 'i'), Error);
 }
 
 }  // namespace
