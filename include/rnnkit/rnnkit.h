@@ -27,5 +27,6 @@
 #include "rnnkit/layers/rnn_cell.h"
 #include "rnnkit/layers/recurrent_layer.h"
 #include "rnnkit/layers/reference_recurrent.h"
+#include "rnnkit/layers/recurrent_model.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"

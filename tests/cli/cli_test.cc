@@ -2,11 +2,13 @@
 // message, a non-zero exit code and no output file.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/layers/recurrent_model.h"
 #include "test_support.h"
 
 namespace rnnkit {
@@ -138,6 +140,70 @@ TEST(Cli, HelpAndVersion) {
   EXPECT_EQ(init_help.exit_code, 0);
   EXPECT_NE(init_help.output.find("--recurrent-init"), std::string::npos);
   EXPECT_NE(run_cli("--version").output.find("rnnkit 0."), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// rnnkit forward gives what the library's layer gives on the same checkpoint and input.
+TEST(CliForward, MatchesTheLayerAndWritesPytorchShapes) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.safetensors");
+  ASSERT_EQ(run_cli("init --cell lstm --input-size 3 --hidden-size 4 --layers 2 --bidirectional --seed 2 -o " + model)
+                .exit_code,
+            0);
+  Tensor<float> x({5, 2, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(std::sin(static_cast<double>(i)));
+  Tensor<double> lengths({2}, std::vector<double>{5, 3});
+  write_safetensors(dir.file("in.safetensors"),
+                    {safetensors_tensor("input", x.view()), safetensors_tensor("lengths", lengths.view())}, {});
+  const auto r = run_cli("forward " + model + " " + dir.file("in.safetensors") + " -o " + dir.file("out.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const SafetensorsFile out = SafetensorsFile::read(dir.file("out.safetensors"));
+  EXPECT_EQ(out.at("output").shape, (Shape{5, 2, 8}));
+  EXPECT_EQ(out.at("h_n").shape, (Shape{4, 2, 4}));
+  EXPECT_EQ(out.at("c_n").shape, (Shape{4, 2, 4}));
+
+  RecurrentModel m = load_recurrent_model(model);
+  RecurrentLayer<float> layer(m.store, m.scope, m.spec, m.options);
+  const std::vector<int64_t> lens = {5, 3};
+  const auto y = layer.forward(x.view(), lens);
+  EXPECT_EQ(out.to_float(out.at("output")).storage(), y.output.storage());
+  EXPECT_EQ(out.to_float(out.at("h_n")).storage(), y.h_n.storage());
+  for (int64_t t = 3; t < 5; ++t) {  // sequence 1 (length 3) is zero-padded
+    for (int64_t j = 0; j < 8; ++j) EXPECT_EQ(y.output[(t * 2 + 1) * 8 + j], 0.0f);
+  }
+}
+
+TEST(CliForward, BadInputIsAnErrorAndLeavesNoOutput) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.safetensors"), out = dir.file("out.safetensors");
+  ASSERT_EQ(run_cli("init --cell gru --input-size 3 --hidden-size 4 -o " + model).exit_code, 0);
+  Tensor<float> wrong({5, 2, 7}), ok({5, 2, 3}), c0({1, 2, 4});
+  Tensor<double> too_long({2}, std::vector<double>{6, 1});
+  write_safetensors(dir.file("wrong.safetensors"), {safetensors_tensor("input", wrong.view())}, {});
+  write_safetensors(dir.file("nothing.safetensors"), {safetensors_tensor("x", ok.view())}, {});
+  write_safetensors(dir.file("lengths.safetensors"),
+                    {safetensors_tensor("input", ok.view()), safetensors_tensor("lengths", too_long.view())}, {});
+  write_safetensors(dir.file("c0.safetensors"), {safetensors_tensor("input", ok.view()), safetensors_tensor("c0", c0.view())}, {});
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"wrong.safetensors", "expected input size 3"},
+      {"nothing.safetensors", "no tensor named 'input'"},
+      {"lengths.safetensors", "lengths[0] is 6, expected a value in [1, 5]"},
+      {"c0.safetensors", "only an LSTM has a cell state"},
+  };
+  for (const auto& [file, message] : cases) {
+    const auto r = run_cli("forward " + model + " " + dir.file(file) + " -o " + out);
+    EXPECT_EQ(r.exit_code, 1) << file << ": " << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << file << ": " << r.output;
+    EXPECT_FALSE(std::filesystem::exists(out)) << file;
+  }
+  const auto not_a_model = run_cli("forward " + dir.file("wrong.safetensors") + " " + dir.file("wrong.safetensors") + " -o " + out);
+  EXPECT_EQ(not_a_model.exit_code, 1);
+  EXPECT_NE(not_a_model.output.find("no rnnkit.model metadata"), std::string::npos) << not_a_model.output;
 }
 
 }  // namespace

@@ -2,11 +2,10 @@
 #include <iostream>
 #include <optional>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
+#include "rnnkit/layers/recurrent_model.h"
 #include "rnnkit/layers/recurrent_variables.h"
 
 namespace rnnkit::cli {
@@ -63,12 +62,7 @@ void run_init(const InitArgs& args) {
     create_recurrent_variables(store, spec, choice);
   }
   SaveOptions save;
-  nlohmann::ordered_json layer;
-  layer["type"] = "recurrent";
-  layer["scope"] = scope;
-  layer["spec"] = nlohmann::ordered_json::parse(spec.to_json());
-  layer["preset"] = preset_name(choice.preset);
-  save.model_json = nlohmann::ordered_json{{"layers", nlohmann::ordered_json::array({layer})}}.dump();
+  save.model_json = recurrent_model_json(scope, spec, GruReset::after, preset_name(choice.preset));
   save_checkpoint(store, args.output, save);
 
   std::cout << "wrote " << args.output << ": " << cell_name(spec.cell) << " layer '" << scope << "', "

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   rnnkit::cli::add_init_command(app);
   rnnkit::cli::add_inspect_command(app);
+  rnnkit::cli::add_forward_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,59 @@
+// Recurrent layers as checkpoints; see recurrent_model.h.
+#include "rnnkit/layers/recurrent_model.h"
+
+#include <nlohmann/json.hpp>
+
+#include "rnnkit/checkpoint/checkpoint.h"
+#include "rnnkit/core/error.h"
+#include "rnnkit/layers/recurrent_variables.h"
+
+namespace rnnkit {
+
+std::string recurrent_model_json(const std::string& scope, const RecurrentSpec& spec, GruReset gru_reset,
+                                 const std::string& preset) {
+  nlohmann::ordered_json layer;
+  layer["type"] = "recurrent";
+  layer["scope"] = scope;
+  layer["spec"] = nlohmann::ordered_json::parse(spec.to_json());
+  if (spec.cell == CellKind::gru) layer["gru_reset"] = gru_reset == GruReset::after ? "after" : "before";
+  if (!preset.empty()) layer["preset"] = preset;
+  return nlohmann::ordered_json{{"layers", nlohmann::ordered_json::array({layer})}}.dump();
+}
+
+RecurrentModel load_recurrent_model(const std::string& path) {
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  const std::string where = "model '" + path + "'";
+  const auto it = file.metadata().find("rnnkit.model");
+  if (it == file.metadata().end()) {
+    throw Error(where + ": no rnnkit.model metadata; expected a checkpoint written by rnnkit init (or rnnkit import)");
+  }
+  nlohmann::json model;
+  try {
+    model = nlohmann::json::parse(it->second);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": rnnkit.model is not valid JSON: " + e.what());
+  }
+  if (!model.is_object() || !model.contains("layers") || !model["layers"].is_array() || model["layers"].size() != 1 ||
+      !model["layers"][0].is_object()) {
+    throw Error(where + ": rnnkit.model must describe exactly one layer, found " + model.dump());
+  }
+  const nlohmann::json& layer = model["layers"][0];
+  if (layer.value("type", "") != "recurrent" || !layer.contains("scope") || !layer["scope"].is_string() ||
+      !layer.contains("spec")) {
+    throw Error(where + ": the layer must have type \"recurrent\", a scope and a spec, found " + layer.dump());
+  }
+  RecurrentModel out{VariableStore(0), layer["scope"].get<std::string>(), RecurrentSpec::from_json(layer["spec"].dump()), {}};
+  const std::string reset = layer.value("gru_reset", "after");
+  if (reset != "after" && reset != "before") {
+    throw Error(where + ": gru_reset must be \"after\" or \"before\", found \"" + reset + "\"");
+  }
+  out.options.gru_reset = reset == "after" ? GruReset::after : GruReset::before;
+  {
+    auto scope = out.store.scope(out.scope);
+    create_recurrent_variables(out.store, out.spec, {.preset = Preset::pytorch});  // overwritten by the restore
+  }
+  restore_checkpoint(out.store, file, {.include = {out.scope + "/**"}});  // strict: every variable, right shapes
+  return out;
+}
+
+}  // namespace rnnkit
