@@ -38,4 +38,15 @@ CommandResult run_cli(const std::string& args);
 
 std::string read_text(const std::string& path);
 
+// The message of the rnnkit::Error that f() throws, or "" if it throws none.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace rnnkit::test

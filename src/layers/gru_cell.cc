@@ -3,13 +3,12 @@
 
 #include <cmath>
 
-namespace rnnkit {
-namespace {
+#include "activations.h"
 
-template <class T>
-T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
+namespace rnnkit {
+
+using detail::sigmoid;
+namespace {
 
 bool is_active(const uint8_t* active, int64_t b) { return active == nullptr || active[b] != 0; }
 

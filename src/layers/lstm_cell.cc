@@ -3,16 +3,11 @@
 
 #include <cmath>
 
+#include "activations.h"
+
 namespace rnnkit {
-namespace {
 
-template <class T>
-T sigmoid(T x) {
-  return T(1) / (T(1) + std::exp(-x));
-}
-
-}  // namespace
-
+using detail::sigmoid;
 template <class T>
 void lstm_step_forward(int64_t batch, int64_t hidden, T* gates, const T* c_prev, T* c, T* m, const uint8_t* active) {
   for (int64_t b = 0; b < batch; ++b) {

@@ -11,6 +11,7 @@
 #include "rnnkit/layers/recurrent_variables.h"
 #include "rnnkit/layers/reference_recurrent.h"
 #include "rnnkit/random/stream.h"
+#include "test_support.h"
 
 namespace rnnkit {
 namespace {
@@ -270,14 +271,7 @@ TEST(RecurrentLayer, BidirectionalEqualsTwoManualDirections) {
   }
 }
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(RecurrentLayer, BadInputIsNamedWithExpectedAndFound) {
   const Config c{"lstm", CellKind::lstm, 2, true};

@@ -4,18 +4,12 @@
 
 #include "rnnkit/core/error.h"
 #include "rnnkit/variables/variable_store.h"
+#include "test_support.h"
 
 namespace rnnkit {
 namespace {
 
-std::string error_of(auto&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(VariableStore, ScopedNamesAndCreation) {
   VariableStore store(7);
