@@ -7,6 +7,8 @@
 #include <span>
 #include <string>
 
+#include "rnnkit/core/error.h"
+
 namespace rnnkit::test {
 
 // A fresh directory under the system's temp dir, removed with its contents at the end.
@@ -43,7 +45,7 @@ template <class F>
 std::string error_of(F&& f) {
   try {
     f();
-  } catch (const std::exception& e) {
+  } catch (const rnnkit::Error& e) {
     return e.what();
   }
   return "";

@@ -76,7 +76,7 @@ struct RecurrentLayer<T>::Workspace {
   std::vector<T> input;                     // layer 0 input, time-major [T, B, I]
   std::vector<std::vector<T>> layer_out;    // per layer [T, B, D*R]
   std::vector<std::array<DirectionBuffers<T>, 2>> dirs;
-  std::vector<T> dxg, dhh, dhp, dh, dh_prev, dc, dm, drh, d_upper, d_lower;
+  std::vector<T> dxg, dhh, dhp, dh, dh_prev, dc, dm, drh, d_upper, d_lower, dx_reverse;
   bool has_forward = false;
 };
 
@@ -358,7 +358,7 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
   }
   get_threads();
 
-  std::size_t widest = static_cast<std::size_t>(std::max(s.input_size, ow));
+  const std::size_t widest = static_cast<std::size_t>(std::max(s.input_size, ow));
   w.d_upper.assign(static_cast<std::size_t>(tb) * widest, T(0));
   w.d_lower.assign(static_cast<std::size_t>(tb) * widest, T(0));
   w.dxg.resize(static_cast<std::size_t>(tb * gh));
@@ -369,7 +369,7 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
   w.dc.resize(static_cast<std::size_t>(batch * hidden));
   w.dm.resize(static_cast<std::size_t>(batch * hidden));
   w.drh.resize(static_cast<std::size_t>(batch * hidden));
-  std::vector<T> dx_dir;
+  if (dirs == 2) w.dx_reverse.resize(static_cast<std::size_t>(tb) * widest);
 
   // d_upper: gradient of the top layer's output, time-major.
   if (d_output.data() != nullptr) {
@@ -488,11 +488,11 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
       if (!reverse) {
         gemm_strided(false, false, tb, lin, gh, T(1), w.dxg.data(), gh, p.w_ih, lin, T(1), w.d_lower.data(), lin);
       } else {
-        dx_dir.assign(static_cast<std::size_t>(tb * lin), T(0));
-        gemm_strided(false, false, tb, lin, gh, T(1), w.dxg.data(), gh, p.w_ih, lin, T(0), dx_dir.data(), lin);
+        // beta = 0 overwrites: no need to clear the buffer first.
+        gemm_strided(false, false, tb, lin, gh, T(1), w.dxg.data(), gh, p.w_ih, lin, T(0), w.dx_reverse.data(), lin);
         for (int64_t b = 0; b < batch; ++b) {
           for (int64_t t = 0; t < w.lengths[b]; ++t) {
-            const T* src = dx_dir.data() + (t * batch + b) * lin;
+            const T* src = w.dx_reverse.data() + (t * batch + b) * lin;
             T* dst = w.d_lower.data() + ((w.lengths[b] - 1 - t) * batch + b) * lin;
             for (int64_t j = 0; j < lin; ++j) dst[j] += src[j];
           }
