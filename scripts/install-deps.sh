@@ -6,10 +6,12 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config
-  libopenblas-dev          # BLAS (cblas interface) for GEMM
+  libopenblas-dev          # BLAS (cblas interface): double GEMMs
+  libdnnl-dev              # oneDNN: float GEMMs
   nlohmann-json3-dev       # JSON for safetensors headers and metadata
   libcli11-dev             # the rnnkit command line
   libgtest-dev             # unit tests
+  libbenchmark-dev         # bench/ (built with the tests; run by hand, never timed in CI)
   clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target
   python3-numpy            # the test that reads rnnkit's files with numpy (/usr/bin/python3)
 )

@@ -12,17 +12,30 @@
 #include <cblas.h>
 #endif
 
+// oneDNN (float GEMMs) runs on the OpenMP runtime (GNU libgomp) and takes its thread
+// count from it. Declared here rather than through <omp.h>, which only GCC ships: the
+// clang build links the same libgomp that oneDNN does.
+extern "C" void omp_set_num_threads(int n);
+
 namespace rnnkit {
 namespace {
 
 std::atomic<int> g_threads{0};  // 0: not resolved yet
+// OpenMP's thread count is per calling thread: what this thread last told it.
+thread_local int t_openmp_threads = 0;
+
+void apply_to_openmp(int n) {
+  if (t_openmp_threads != n) {
+    omp_set_num_threads(n);
+    t_openmp_threads = n;
+  }
+}
 
 void apply_to_blas(int n) {
 #if RNNKIT_HAVE_OPENBLAS_THREADS
   openblas_set_num_threads(n);
-#else
-  (void)n;
 #endif
+  apply_to_openmp(n);
 }
 
 }  // namespace
@@ -49,6 +62,7 @@ int get_threads() {
     n = default_threads();
     set_threads(n);
   }
+  apply_to_openmp(n);  // a thread computing for the first time follows the global count
   return n;
 }
 
