@@ -41,7 +41,7 @@ def nominal_flops(cell, config, training):
 
 def run_rnnkit(binary, threads, pattern, min_time):
     names = "|".join(f"threads:{t}/" for t in threads)
-    filt = f"({pattern}).*({names})" if pattern else f".*({names})"
+    filt = f"(sgemm|{pattern}).*({names})" if pattern else f".*({names})"
     out = subprocess.run([binary, f"--benchmark_filter={filt}", "--benchmark_format=json",
                           f"--benchmark_min_time={min_time}"], check=True, capture_output=True, text=True)
     times = {}

@@ -8,6 +8,7 @@
 namespace rnnkit {
 
 using detail::sigmoid;
+using detail::tanh;
 namespace {
 
 bool is_active(const uint8_t* active, int64_t b) { return active == nullptr || active[b] != 0; }
@@ -19,21 +20,26 @@ void gru_step_forward(int64_t batch, int64_t hidden, T* xg, const T* hh, const T
                       const uint8_t* active) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
-    T* x = xg + b * g3;
-    const T* r_h = hh + b * g3;
     const T* hp = h_prev + b * hidden;
     T* hb = h + b * hidden;
     if (!is_active(active, b)) {
       for (int64_t j = 0; j < hidden; ++j) hb[j] = hp[j];
       continue;
     }
+    T* xr = xg + b * g3;  // x-side pre-activations in, gate values out
+    T* xz = xr + hidden;
+    T* xn = xz + hidden;
+    const T* hr = hh + b * g3;  // W_hh h + b_hh
+    const T* hz = hr + hidden;
+    const T* hn = hz + hidden;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T r = sigmoid(x[j] + r_h[j]);
-      const T z = sigmoid(x[hidden + j] + r_h[hidden + j]);
-      const T n = std::tanh(x[2 * hidden + j] + r * r_h[2 * hidden + j]);  // reset applied after W_hn h + b_hn
-      x[j] = r;
-      x[hidden + j] = z;
-      x[2 * hidden + j] = n;
+      const T r = sigmoid(xr[j] + hr[j]);
+      const T z = sigmoid(xz[j] + hz[j]);
+      const T n = tanh(xn[j] + r * hn[j]);  // reset applied after W_hn h + b_hn
+      xr[j] = r;
+      xz[j] = z;
+      xn[j] = n;
       hb[j] = (T(1) - z) * n + z * hp[j];
     }
   }
@@ -53,22 +59,35 @@ void gru_step_backward(int64_t batch, int64_t hidden, const T* xg, const T* hh, 
       for (int64_t j = 0; j < hidden; ++j) dhp[j] = dhb[j];
       continue;
     }
-    const T* act = xg + b * g3;
+    const T* rs = xg + b * g3;  // gate values r, z, n from forward
+    const T* zs = rs + hidden;
+    const T* ns = zs + hidden;
     const T* hn = hh + b * g3 + 2 * hidden;
     const T* hp = h_prev + b * hidden;
+    const T* dhr = dhb;
+    T* dxr = dx;
+    T* dxz = dx + hidden;
+    T* dxn = dx + 2 * hidden;
+    T* dhhr = dr_h;
+    T* dhhz = dr_h + hidden;
+    T* dhhn = dr_h + 2 * hidden;
+    T* dhpr = dhp;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T r = act[j], z = act[hidden + j], n = act[2 * hidden + j];
-      const T dn = dhb[j] * (T(1) - z);               // h_t = (1 - z) * n + z * h_{t-1}
-      const T dz = dhb[j] * (hp[j] - n);
+      const T r = rs[j], z = zs[j], n = ns[j];
+      const T dn = dhr[j] * (T(1) - z);               // h_t = (1 - z) * n + z * h_{t-1}
+      const T dz = dhr[j] * (hp[j] - n);
       const T da_n = dn * (T(1) - n * n);             // n = tanh(x_n + r * hn)
       const T dr = da_n * hn[j];
-      dx[j] = dr * r * (T(1) - r);                    // r = sigmoid(x_r + hh_r)
-      dx[hidden + j] = dz * z * (T(1) - z);           // z = sigmoid(x_z + hh_z)
-      dx[2 * hidden + j] = da_n;
-      dr_h[j] = dx[j];
-      dr_h[hidden + j] = dx[hidden + j];
-      dr_h[2 * hidden + j] = da_n * r;                // through r * hn
-      dhp[j] = dhb[j] * z;
+      const T da_r = dr * r * (T(1) - r);             // r = sigmoid(x_r + hh_r)
+      const T da_z = dz * z * (T(1) - z);             // z = sigmoid(x_z + hh_z)
+      dxr[j] = da_r;
+      dxz[j] = da_z;
+      dxn[j] = da_n;
+      dhhr[j] = da_r;
+      dhhz[j] = da_z;
+      dhhn[j] = da_n * r;                             // through r * hn
+      dhpr[j] = dhr[j] * z;
     }
   }
 }
@@ -77,14 +96,18 @@ template <class T>
 void gru_before_step_forward_gates(int64_t batch, int64_t hidden, T* xg, const T* hh, const T* h_prev, T* rh) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
-    T* x = xg + b * g3;
-    const T* r_h = hh + b * g3;
+    T* xr = xg + b * g3;
+    T* xz = xr + hidden;
+    const T* hr = hh + b * g3;
+    const T* hz = hr + hidden;
     const T* hp = h_prev + b * hidden;
+    T* rhb = rh + b * hidden;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T r = sigmoid(x[j] + r_h[j]);
-      x[j] = r;
-      x[hidden + j] = sigmoid(x[hidden + j] + r_h[hidden + j]);
-      rh[b * hidden + j] = r * hp[j];  // the reset applied before W_hn
+      const T r = sigmoid(xr[j] + hr[j]);
+      xr[j] = r;
+      xz[j] = sigmoid(xz[j] + hz[j]);
+      rhb[j] = r * hp[j];  // the reset applied before W_hn
     }
   }
 }
@@ -94,17 +117,20 @@ void gru_before_step_forward_output(int64_t batch, int64_t hidden, T* xg, const 
                                     const uint8_t* active) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
-    T* x = xg + b * g3;
     const T* hp = h_prev + b * hidden;
     T* hb = h + b * hidden;
     if (!is_active(active, b)) {
       for (int64_t j = 0; j < hidden; ++j) hb[j] = hp[j];
       continue;
     }
+    const T* zs = xg + b * g3 + hidden;
+    T* xn = xg + b * g3 + 2 * hidden;
+    const T* hn = hh + b * g3 + 2 * hidden;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T z = x[hidden + j];
-      const T n = std::tanh(x[2 * hidden + j] + hh[b * g3 + 2 * hidden + j]);
-      x[2 * hidden + j] = n;
+      const T z = zs[j];
+      const T n = tanh(xn[j] + hn[j]);
+      xn[j] = n;
       hb[j] = (T(1) - z) * n + z * hp[j];
     }
   }
@@ -124,15 +150,22 @@ void gru_before_step_backward_output(int64_t batch, int64_t hidden, const T* xg,
       for (int64_t j = 0; j < hidden; ++j) dhp[j] = dhb[j];
       continue;
     }
-    const T* act = xg + b * g3;
+    const T* zs = xg + b * g3 + hidden;
+    const T* ns = zs + hidden;
     const T* hp = h_prev + b * hidden;
+    const T* dhr = dhb;
+    T* dxz = dx + hidden;
+    T* dxn = dx + 2 * hidden;
+    T* dhhn = dr_h + 2 * hidden;
+    T* dhpr = dhp;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T z = act[hidden + j], n = act[2 * hidden + j];
-      const T da_n = dhb[j] * (T(1) - z) * (T(1) - n * n);  // h_t = (1 - z) n + z h_{t-1}; n = tanh(x_n + hn)
-      dx[hidden + j] = dhb[j] * (hp[j] - n) * z * (T(1) - z);
-      dx[2 * hidden + j] = da_n;
-      dr_h[2 * hidden + j] = da_n;  // hn = W_hn (r * h) + b_hn
-      dhp[j] = dhb[j] * z;
+      const T z = zs[j], n = ns[j];
+      const T da_n = dhr[j] * (T(1) - z) * (T(1) - n * n);  // h_t = (1 - z) n + z h_{t-1}; n = tanh(x_n + hn)
+      dxz[j] = dhr[j] * (hp[j] - n) * z * (T(1) - z);
+      dxn[j] = da_n;
+      dhhn[j] = da_n;  // hn = W_hn (r * h) + b_hn
+      dhpr[j] = dhr[j] * z;
     }
   }
 }
@@ -143,17 +176,23 @@ void gru_before_step_backward_gates(int64_t batch, int64_t hidden, const T* xg, 
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
     if (!is_active(active, b)) continue;  // zeroed by the output phase
-    const T* act = xg + b * g3;
+    const T* rs = xg + b * g3;
     const T* hp = h_prev + b * hidden;
-    T* dx = dxg + b * g3;
-    T* dr_h = dhh + b * g3;
+    const T* drhb = drh + b * hidden;
+    T* dxr = dxg + b * g3;
+    const T* dxz = dxr + hidden;  // written by the output phase
+    T* dhhr = dhh + b * g3;
+    T* dhhz = dhhr + hidden;
+    T* dhp = dh_prev + b * hidden;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T r = act[j];
-      const T d = drh[b * hidden + j];
-      dx[j] = d * hp[j] * r * (T(1) - r);  // rh = r * h_{t-1}, r = sigmoid(x_r + hh_r)
-      dr_h[j] = dx[j];
-      dr_h[hidden + j] = dx[hidden + j];
-      dh_prev[b * hidden + j] += d * r;
+      const T r = rs[j];
+      const T d = drhb[j];
+      const T da_r = d * hp[j] * r * (T(1) - r);  // rh = r * h_{t-1}, r = sigmoid(x_r + hh_r)
+      dxr[j] = da_r;
+      dhhr[j] = da_r;
+      dhhz[j] = dxz[j];
+      dhp[j] += d * r;
     }
   }
 }

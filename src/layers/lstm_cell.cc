@@ -8,6 +8,7 @@
 namespace rnnkit {
 
 using detail::sigmoid;
+using detail::tanh;
 template <class T>
 void lstm_step_forward(int64_t batch, int64_t hidden, T* gates, const T* c_prev, T* c, T* m, const uint8_t* active) {
   for (int64_t b = 0; b < batch; ++b) {
@@ -22,17 +23,26 @@ void lstm_step_forward(int64_t batch, int64_t hidden, T* gates, const T* c_prev,
       }
       continue;
     }
+    T* ai = a;  // pre-activations in, gate values out
+    T* af = a + hidden;
+    T* ag = a + 2 * hidden;
+    T* ao = a + 3 * hidden;
+    const T* cpr = cp;
+    T* cr = cb;
+    T* mr = mb;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T i = sigmoid(a[j]);
-      const T f = sigmoid(a[hidden + j]);
-      const T g = std::tanh(a[2 * hidden + j]);
-      const T o = sigmoid(a[3 * hidden + j]);
-      a[j] = i;
-      a[hidden + j] = f;
-      a[2 * hidden + j] = g;
-      a[3 * hidden + j] = o;
-      cb[j] = f * cp[j] + i * g;     // c_t = f * c_{t-1} + i * g
-      mb[j] = o * std::tanh(cb[j]);  // m_t = o * tanh(c_t)
+      const T i = sigmoid(ai[j]);
+      const T f = sigmoid(af[j]);
+      const T g = tanh(ag[j]);
+      const T o = sigmoid(ao[j]);
+      ai[j] = i;
+      af[j] = f;
+      ag[j] = g;
+      ao[j] = o;
+      const T c_t = f * cpr[j] + i * g;  // c_t = f * c_{t-1} + i * g
+      cr[j] = c_t;
+      mr[j] = o * tanh(c_t);             // m_t = o * tanh(c_t)
     }
   }
 }
@@ -51,16 +61,26 @@ void lstm_step_backward(int64_t batch, int64_t hidden, const T* gates, const T* 
     const T* cp = c_prev + b * hidden;
     const T* cb = c + b * hidden;
     const T* dmb = dm + b * hidden;
+    const T* is = act;  // gate values from forward
+    const T* fs = act + hidden;
+    const T* gs = act + 2 * hidden;
+    const T* os = act + 3 * hidden;
+    T* dai = da;
+    T* daf = da + hidden;
+    T* dag = da + 2 * hidden;
+    T* dao = da + 3 * hidden;
+    T* dcr = dcb;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T i = act[j], f = act[hidden + j], g = act[2 * hidden + j], o = act[3 * hidden + j];
-      const T tc = std::tanh(cb[j]);
-      const T dc_total = dcb[j] + dmb[j] * o * (T(1) - tc * tc);  // from m_t = o * tanh(c_t) and later steps
+      const T i = is[j], f = fs[j], g = gs[j], o = os[j];
+      const T tc = tanh(cb[j]);
+      const T dc_total = dcr[j] + dmb[j] * o * (T(1) - tc * tc);  // from m_t = o * tanh(c_t) and later steps
       const T d_o = dmb[j] * tc;
-      da[j] = dc_total * g * i * (T(1) - i);                 // c_t = ... + i * g, i = sigmoid(a_i)
-      da[hidden + j] = dc_total * cp[j] * f * (T(1) - f);    // c_t = f * c_{t-1} + ..., f = sigmoid(a_f)
-      da[2 * hidden + j] = dc_total * i * (T(1) - g * g);    // g = tanh(a_g)
-      da[3 * hidden + j] = d_o * o * (T(1) - o);             // o = sigmoid(a_o)
-      dcb[j] = dc_total * f;                                 // dL/dc_{t-1}
+      dai[j] = dc_total * g * i * (T(1) - i);    // c_t = ... + i * g, i = sigmoid(a_i)
+      daf[j] = dc_total * cp[j] * f * (T(1) - f);  // c_t = f * c_{t-1} + ..., f = sigmoid(a_f)
+      dag[j] = dc_total * i * (T(1) - g * g);    // g = tanh(a_g)
+      dao[j] = d_o * o * (T(1) - o);             // o = sigmoid(a_o)
+      dcr[j] = dc_total * f;                     // dL/dc_{t-1}
     }
   }
 }

@@ -4,7 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
+#include "activations.h"
+
 namespace rnnkit {
+
+using detail::tanh;
 
 template <class T>
 void rnn_step_forward(int64_t batch, int64_t hidden, bool relu, const T* a, const T* h_prev, T* h,
@@ -12,9 +16,11 @@ void rnn_step_forward(int64_t batch, int64_t hidden, bool relu, const T* a, cons
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t row = b * hidden;
     const bool on = active == nullptr || active[b] != 0;
-    for (int64_t j = 0; j < hidden; ++j) {
-      h[row + j] = !on ? h_prev[row + j] : relu ? std::max(a[row + j], T(0)) : std::tanh(a[row + j]);
-    }
+    const T* ar = a + row;
+    const T* hp = h_prev + row;
+    T* hr = h + row;
+    RNNKIT_VECTORIZE
+    for (int64_t j = 0; j < hidden; ++j) hr[j] = !on ? hp[j] : relu ? std::max(ar[j], T(0)) : tanh(ar[j]);
   }
 }
 
@@ -24,10 +30,14 @@ void rnn_step_backward(int64_t batch, int64_t hidden, bool relu, const T* h, con
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t row = b * hidden;
     const bool on = active == nullptr || active[b] != 0;
+    const T* hr = h + row;
+    const T* dhr = dh + row;
+    T* dar = da + row;
+    RNNKIT_VECTORIZE
     for (int64_t j = 0; j < hidden; ++j) {
-      const T y = h[row + j];
+      const T y = hr[j];
       // relu' = [a > 0] = [h > 0]; tanh' = 1 - h^2
-      da[row + j] = !on ? T(0) : relu ? (y > T(0) ? dh[row + j] : T(0)) : dh[row + j] * (T(1) - y * y);
+      dar[j] = !on ? T(0) : relu ? (y > T(0) ? dhr[j] : T(0)) : dhr[j] * (T(1) - y * y);
     }
   }
 }
