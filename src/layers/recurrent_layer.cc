@@ -65,7 +65,27 @@ std::string layer_error(const RecurrentSpec& spec, const std::string& what) {
   return std::string(cell_name(spec.cell)) + " layer: " + what;
 }
 
+std::string dropout_stream_name(const std::string& scope) { return scope.empty() ? "dropout" : scope + "/dropout"; }
+
 }  // namespace
+
+const char* merge_name(BidirectionalMerge merge) {
+  switch (merge) {
+    case BidirectionalMerge::concat: return "concat";
+    case BidirectionalMerge::sum: return "sum";
+    case BidirectionalMerge::mul: return "mul";
+    case BidirectionalMerge::ave: return "ave";
+  }
+  return "?";
+}
+
+BidirectionalMerge parse_merge(const std::string& name) {
+  for (BidirectionalMerge m : {BidirectionalMerge::concat, BidirectionalMerge::sum, BidirectionalMerge::mul,
+                               BidirectionalMerge::ave}) {
+    if (name == merge_name(m)) return m;
+  }
+  throw Error("unknown bidirectional merge '" + name + "'; expected one of concat, sum, mul, ave");
+}
 
 template <class T>
 struct RecurrentLayer<T>::Workspace {
@@ -76,6 +96,8 @@ struct RecurrentLayer<T>::Workspace {
   std::vector<T> input;                     // layer 0 input, time-major [T, B, I]
   std::vector<std::vector<T>> layer_out;    // per layer [T, B, D*R]
   std::vector<std::array<DirectionBuffers<T>, 2>> dirs;
+  std::vector<std::vector<T>> dropout_mask;  // per layer but the last [T, B, D*R]: 0 or 1/(1-p)
+  bool dropped = false;                      // the last forward applied the masks
   std::vector<T> dxg, dhh, dhp, dh, dh_prev, dc, dm, drh, d_upper, d_lower, dx_reverse;
   bool has_forward = false;
 };
@@ -83,8 +105,20 @@ struct RecurrentLayer<T>::Workspace {
 template <class T>
 RecurrentLayer<T>::RecurrentLayer(VariableStore& store, std::string scope, RecurrentSpec spec,
                                   RecurrentLayerOptions options)
-    : store_(&store), scope_(std::move(scope)), spec_(spec), options_(options), work_(std::make_unique<Workspace>()) {
+    : store_(&store),
+      scope_(std::move(scope)),
+      spec_(spec),
+      options_(options),
+      dropout_stream_(std::make_unique<RandomStream>(store.seed(), dropout_stream_name(scope_))),
+      work_(std::make_unique<Workspace>()) {
   spec_.validate();
+  if (options_.merge != BidirectionalMerge::concat && !spec_.bidirectional) {
+    throw Error(layer_error(spec_, std::string("merge '") + merge_name(options_.merge) +
+                                       "' needs a bidirectional layer; this one has one direction"));
+  }
+  if (!(options_.dropout >= 0.0 && options_.dropout < 1.0)) {
+    throw Error(layer_error(spec_, "dropout is " + std::to_string(options_.dropout) + ", expected a value in [0, 1)"));
+  }
   if (store.dtype() != DTypeOf<T>::value) {
     throw Error(layer_error(spec_, std::string("the store holds ") + dtype_name(store.dtype()) +
                                        " variables, the layer computes in " + dtype_name(DTypeOf<T>::value)));
@@ -98,6 +132,17 @@ RecurrentLayer<T>::RecurrentLayer(VariableStore& store, std::string scope, Recur
                                          shape_to_string(p.shape)));
     }
   }
+}
+
+template <class T>
+int64_t RecurrentLayer<T>::output_size() const {
+  return options_.merge == BidirectionalMerge::concat ? spec_.directions() * spec_.recurrent_width()
+                                                      : spec_.recurrent_width();
+}
+
+template <class T>
+void RecurrentLayer<T>::set_dropout_seed(uint64_t seed) {
+  dropout_stream_ = std::make_unique<RandomStream>(seed, dropout_stream_name(scope_));
 }
 
 template <class T>
@@ -203,6 +248,11 @@ RecurrentResult<T> RecurrentLayer<T>::forward(TensorView<const T> input, std::sp
         if (lstm && s.proj_size > 0) db.m.resize(static_cast<std::size_t>(tb * hidden));
       }
     }
+  }
+  w.dropped = training_ && options_.dropout > 0.0 && s.num_layers > 1;
+  if (w.dropped && w.dropout_mask.empty()) {
+    w.dropout_mask.resize(static_cast<std::size_t>(s.num_layers - 1));
+    for (std::vector<T>& mask : w.dropout_mask) mask.resize(static_cast<std::size_t>(tb * dirs * rw));
   }
   w.lengths.assign(static_cast<std::size_t>(batch), steps);
   if (!lengths.empty()) std::copy(lengths.begin(), lengths.end(), w.lengths.begin());
@@ -314,16 +364,32 @@ RecurrentResult<T> RecurrentLayer<T>::forward(TensorView<const T> input, std::sp
         }
       }
     }
+    if (w.dropped && l + 1 < s.num_layers) {  // the next layer reads the dropped-out output
+      std::vector<T>& mask = w.dropout_mask[l];
+      const double keep = 1.0 - options_.dropout;
+      const T scale = static_cast<T>(1.0 / keep);
+      for (std::size_t i = 0; i < mask.size(); ++i) {
+        mask[i] = dropout_stream_->uniform() < keep ? scale : T(0);
+        out[i] *= mask[i];
+      }
+    }
   }
 
   RecurrentResult<T> result;
-  const int64_t ow = dirs * rw;
+  const int64_t lw = dirs * rw, ow = output_size();  // the last layer's width, the output's
   const std::vector<T>& last = w.layer_out.back();
   result.output = Tensor<T>(options_.batch_first ? Shape{batch, steps, ow} : Shape{steps, batch, ow});
   for (int64_t t = 0; t < steps; ++t) {
     for (int64_t b = 0; b < batch; ++b) {
-      const T* src = last.data() + (t * batch + b) * ow;
-      std::copy(src, src + ow, result.output.data() + (options_.batch_first ? (b * steps + t) : (t * batch + b)) * ow);
+      const T* fw = last.data() + (t * batch + b) * lw;
+      const T* bw = fw + rw;
+      T* dst = result.output.data() + (options_.batch_first ? (b * steps + t) : (t * batch + b)) * ow;
+      switch (options_.merge) {
+        case BidirectionalMerge::concat: std::copy(fw, fw + lw, dst); break;
+        case BidirectionalMerge::sum: for (int64_t j = 0; j < rw; ++j) dst[j] = fw[j] + bw[j]; break;
+        case BidirectionalMerge::mul: for (int64_t j = 0; j < rw; ++j) dst[j] = fw[j] * bw[j]; break;
+        case BidirectionalMerge::ave: for (int64_t j = 0; j < rw; ++j) dst[j] = (fw[j] + bw[j]) / T(2); break;
+      }
     }
   }
   result.h_n = Tensor<T>({s.num_layers * dirs, batch, rw});
@@ -349,7 +415,8 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
   const int64_t steps = w.steps, batch = w.batch, dirs = s.directions(), hidden = s.hidden_size;
   const int64_t rw = s.recurrent_width(), gh = gate_count(s.cell) * hidden, tb = steps * batch, ow = dirs * rw;
   const bool lstm = s.cell == CellKind::lstm, gru = s.cell == CellKind::gru;
-  const Shape out_shape = options_.batch_first ? Shape{batch, steps, ow} : Shape{steps, batch, ow};
+  const int64_t merged = output_size();  // d_output's width; ow is the last layer's
+  const Shape out_shape = options_.batch_first ? Shape{batch, steps, merged} : Shape{steps, batch, merged};
   if (d_output.data() != nullptr) check_shape(s, "d_output", d_output.shape(), out_shape, "the output's shape");
   if (d_h_n.data() != nullptr) check_shape(s, "d_h_n", d_h_n.shape(), {s.num_layers * dirs, batch, rw}, "h_n's shape");
   if (d_c_n.data() != nullptr) {
@@ -371,12 +438,31 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
   w.drh.resize(static_cast<std::size_t>(batch * hidden));
   if (dirs == 2) w.dx_reverse.resize(static_cast<std::size_t>(tb) * widest);
 
-  // d_upper: gradient of the top layer's output, time-major.
+  // d_upper: gradient of the top layer's output (both directions), time-major.
   if (d_output.data() != nullptr) {
+    const std::vector<T>& last = w.layer_out.back();
     for (int64_t t = 0; t < steps; ++t) {
       for (int64_t b = 0; b < batch; ++b) {
-        const T* src = d_output.data() + (options_.batch_first ? (b * steps + t) : (t * batch + b)) * ow;
-        std::copy(src, src + ow, w.d_upper.data() + (t * batch + b) * ow);
+        const T* g = d_output.data() + (options_.batch_first ? (b * steps + t) : (t * batch + b)) * merged;
+        T* dfw = w.d_upper.data() + (t * batch + b) * ow;
+        T* dbw = dfw + rw;
+        const T* fw = last.data() + (t * batch + b) * ow;
+        const T* bw = fw + rw;
+        switch (options_.merge) {
+          case BidirectionalMerge::concat: std::copy(g, g + ow, dfw); break;
+          case BidirectionalMerge::sum:  // out = fw + bw
+            for (int64_t j = 0; j < rw; ++j) dfw[j] = dbw[j] = g[j];
+            break;
+          case BidirectionalMerge::mul:  // out = fw * bw
+            for (int64_t j = 0; j < rw; ++j) {
+              dfw[j] = g[j] * bw[j];
+              dbw[j] = g[j] * fw[j];
+            }
+            break;
+          case BidirectionalMerge::ave:  // out = (fw + bw) / 2
+            for (int64_t j = 0; j < rw; ++j) dfw[j] = dbw[j] = g[j] / T(2);
+            break;
+        }
       }
     }
   }
@@ -500,6 +586,10 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
       }
     }
     std::swap(w.d_upper, w.d_lower);  // this layer's input gradient is the lower layer's output gradient
+    if (w.dropped && l > 0) {          // through the lower layer's dropout: out * mask
+      const std::vector<T>& mask = w.dropout_mask[l - 1];
+      for (std::size_t i = 0; i < mask.size(); ++i) w.d_upper[i] *= mask[i];
+    }
   }
 
   const int64_t in = s.input_size;

@@ -9,13 +9,15 @@
 
 namespace rnnkit {
 
-std::string recurrent_model_json(const std::string& scope, const RecurrentSpec& spec, GruReset gru_reset,
-                                 const std::string& preset) {
+std::string recurrent_model_json(const std::string& scope, const RecurrentSpec& spec,
+                                 const RecurrentLayerOptions& options, const std::string& preset) {
   nlohmann::ordered_json layer;
   layer["type"] = "recurrent";
   layer["scope"] = scope;
   layer["spec"] = nlohmann::ordered_json::parse(spec.to_json());
-  if (spec.cell == CellKind::gru) layer["gru_reset"] = gru_reset == GruReset::after ? "after" : "before";
+  if (spec.cell == CellKind::gru) layer["gru_reset"] = options.gru_reset == GruReset::after ? "after" : "before";
+  if (options.merge != BidirectionalMerge::concat) layer["merge"] = merge_name(options.merge);
+  if (options.dropout != 0.0) layer["dropout"] = options.dropout;
   if (!preset.empty()) layer["preset"] = preset;
   return nlohmann::ordered_json{{"layers", nlohmann::ordered_json::array({layer})}}.dump();
 }
@@ -48,6 +50,20 @@ RecurrentModel load_recurrent_model(const std::string& path) {
     throw Error(where + ": gru_reset must be \"after\" or \"before\", found \"" + reset + "\"");
   }
   out.options.gru_reset = reset == "after" ? GruReset::after : GruReset::before;
+  try {
+    out.options.merge = parse_merge(layer.value("merge", "concat"));
+    out.options.dropout = layer.value("dropout", 0.0);
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(where + ": merge must be a string and dropout a number: " + e.what());
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+  if (out.options.merge != BidirectionalMerge::concat && !out.spec.bidirectional) {
+    throw Error(where + ": merge \"" + merge_name(out.options.merge) + "\" needs a bidirectional layer");
+  }
+  if (!(out.options.dropout >= 0.0 && out.options.dropout < 1.0)) {
+    throw Error(where + ": dropout is " + std::to_string(out.options.dropout) + ", expected a value in [0, 1)");
+  }
   {
     auto scope = out.store.scope(out.scope);
     create_recurrent_variables(out.store, out.spec, {.preset = Preset::pytorch});  // overwritten by the restore

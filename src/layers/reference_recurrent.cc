@@ -57,7 +57,9 @@ RecurrentResult<double> reference_recurrent_forward(const VariableStore& store, 
     return input.data() + (options.batch_first ? b * steps + t : t * batch + b) * input.dim(2);
   };
   RecurrentResult<double> result;
-  result.output = Tensor<double>(options.batch_first ? Shape{batch, steps, dirs * rw} : Shape{steps, batch, dirs * rw});
+  const bool concat = options.merge == BidirectionalMerge::concat;
+  const int64_t ow = concat ? dirs * rw : rw;
+  result.output = Tensor<double>(options.batch_first ? Shape{batch, steps, ow} : Shape{steps, batch, ow});
   result.h_n = Tensor<double>({spec.num_layers * dirs, batch, rw});
   if (spec.cell == CellKind::lstm) result.c_n = Tensor<double>({spec.num_layers * dirs, batch, hidden});
 
@@ -124,8 +126,18 @@ RecurrentResult<double> reference_recurrent_forward(const VariableStore& store, 
       seq = std::move(next);
     }
     for (int64_t t = 0; t < len; ++t) {
-      double* dst = result.output.data() + (options.batch_first ? b * steps + t : t * batch + b) * dirs * rw;
-      std::copy(seq[static_cast<std::size_t>(t)].begin(), seq[static_cast<std::size_t>(t)].end(), dst);
+      double* dst = result.output.data() + (options.batch_first ? b * steps + t : t * batch + b) * ow;
+      const Vec& both = seq[static_cast<std::size_t>(t)];
+      for (int64_t j = 0; j < ow; ++j) {
+        const double fw = both[static_cast<std::size_t>(j)];
+        const double bw = concat ? 0.0 : both[static_cast<std::size_t>(rw + j)];
+        switch (options.merge) {
+          case BidirectionalMerge::concat: dst[j] = fw; break;
+          case BidirectionalMerge::sum: dst[j] = fw + bw; break;
+          case BidirectionalMerge::mul: dst[j] = fw * bw; break;
+          case BidirectionalMerge::ave: dst[j] = (fw + bw) / 2; break;
+        }
+      }
     }  // steps past the length stay zero
   }
   return result;

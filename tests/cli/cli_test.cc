@@ -178,6 +178,28 @@ TEST(CliForward, MatchesTheLayerAndWritesPytorchShapes) {
   }
 }
 
+TEST(CliForward, KerasMergeModeIsRecordedAndApplied) {
+  test::TempDir dir;
+  const std::string model = dir.file("m.safetensors");
+  ASSERT_EQ(run_cli("init --cell gru --input-size 3 --hidden-size 4 --bidirectional --merge ave --gru-reset before -o " +
+                    model)
+                .exit_code,
+            0);
+  const RecurrentModel m = load_recurrent_model(model);
+  EXPECT_EQ(m.options.merge, BidirectionalMerge::ave);
+  EXPECT_EQ(m.options.gru_reset, GruReset::before);
+  Tensor<float> x({5, 2, 3});
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(std::cos(static_cast<double>(i)));
+  write_safetensors(dir.file("in.safetensors"), {safetensors_tensor("input", x.view())}, {});
+  const auto r = run_cli("forward " + model + " " + dir.file("in.safetensors") + " -o " + dir.file("out.safetensors"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(SafetensorsFile::read(dir.file("out.safetensors")).at("output").shape, (Shape{5, 2, 4}));
+  const auto bad = run_cli("init --cell gru --input-size 3 --hidden-size 4 --merge sum -o " + dir.file("x.safetensors"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("--merge sum needs --bidirectional"), std::string::npos) << bad.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("x.safetensors")));
+}
+
 TEST(CliForward, BadInputIsAnErrorAndLeavesNoOutput) {
   test::TempDir dir;
   const std::string model = dir.file("m.safetensors"), out = dir.file("out.safetensors");

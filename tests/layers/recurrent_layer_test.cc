@@ -32,7 +32,13 @@ struct Config {
   bool initial_state = false;
   bool batch_first = false;
   GruReset reset = GruReset::after;
+  BidirectionalMerge merge = BidirectionalMerge::concat;
+  double dropout = 0.0;  // used while training: the gradient check trains with fixed masks
 };
+
+void PrintTo(const Config& c, std::ostream* os) { *os << c.label; }
+
+RecurrentLayerOptions options_of(const Config& c) { return {c.reset, c.batch_first, c.merge, c.dropout}; }
 
 constexpr int64_t kI = 3, kH = 5, kB = 4, kT = 6;
 const std::vector<int64_t> kLengths = {6, 2, 5, 1};
@@ -93,6 +99,12 @@ const std::vector<Config>& configs() {
       {"rnn_tanh_bi_lengths", CellKind::rnn_tanh, 2, true, 0, true, true},
       {"rnn_relu_batch_first", CellKind::rnn_relu, 1, false, 0, false, true, true},
       {"rnn_relu_bi_lengths", CellKind::rnn_relu, 2, true, 0, true, false},
+      {"lstm_bi_mul_lengths_state", CellKind::lstm, 1, true, 0, true, true, false, GruReset::after,
+       BidirectionalMerge::mul},
+      {"gru_bi_2layers_sum_dropout", CellKind::gru, 2, true, 0, false, false, false, GruReset::after,
+       BidirectionalMerge::sum, 0.4},
+      {"lstm_proj_bi_ave_3layers_dropout_lengths", CellKind::lstm, 3, true, 2, true, false, false, GruReset::after,
+       BidirectionalMerge::ave, 0.5},
   };
   return all;
 }
@@ -109,7 +121,7 @@ TEST_P(RecurrentLayerTest, FastPathMatchesReference) {
   const Config& c = GetParam();
   VariableStore store = make_store<double>(c);
   const Inputs in = make_inputs(c);
-  const RecurrentLayerOptions options{c.reset, c.batch_first};
+  const RecurrentLayerOptions options = options_of(c);
   RecurrentLayer<double> layer(store, "rnn", spec_of(c), options);
   const auto fast = layer.forward(in.x.view(), in.lengths, view_or_empty(in.h0), view_or_empty(in.c0));
   const auto ref = reference_recurrent_forward(store, "rnn", spec_of(c), options, in.x.view(), in.lengths,
@@ -137,7 +149,7 @@ TEST_P(RecurrentLayerTest, Float32MatchesReference) {
     return f;
   };
   const Tensor<float> x = to_float(in.x), h0 = to_float(in.h0), c0 = to_float(in.c0);
-  const RecurrentLayerOptions options{c.reset, c.batch_first};
+  const RecurrentLayerOptions options = options_of(c);
   RecurrentLayer<float> layer(store, "rnn", spec_of(c), options);
   const auto fast = layer.forward(x.view(), in.lengths, view_or_empty(h0), view_or_empty(c0));
   const auto ref = reference_recurrent_forward(store, "rnn", spec_of(c), options, in.x.view(), in.lengths,
@@ -166,9 +178,12 @@ TEST_P(RecurrentLayerTest, GradientsMatchFiniteDifferences) {
   const Config& c = GetParam();
   VariableStore store = make_store<double>(c);
   Inputs in = make_inputs(c);
-  const RecurrentLayerOptions options{c.reset, c.batch_first};
-  RecurrentLayer<double> layer(store, "rnn", spec_of(c), options);
-  auto run = [&] { return layer.forward(in.x.view(), in.lengths, view_or_empty(in.h0), view_or_empty(in.c0)); };
+  RecurrentLayer<double> layer(store, "rnn", spec_of(c), options_of(c));
+  layer.set_training(c.dropout > 0.0);
+  auto run = [&] {
+    layer.set_dropout_seed(99);  // the same masks in every forward
+    return layer.forward(in.x.view(), in.lengths, view_or_empty(in.h0), view_or_empty(in.c0));
+  };
 
   const RecurrentResult<double> y = run();
   Loss loss{random_tensor<double>(y.output.shape(), "r1"), random_tensor<double>(y.h_n.shape(), "r2"),
@@ -202,7 +217,7 @@ TEST_P(RecurrentLayerTest, BatchedEqualsOneSequenceAtATime) {
   VariableStore store = make_store<double>(c);
   const Inputs in = make_inputs(c);
   const RecurrentSpec s = spec_of(c);
-  RecurrentLayer<double> layer(store, "rnn", s, {c.reset, false});
+  RecurrentLayer<double> layer(store, "rnn", s, {c.reset, false, c.merge});
   const auto all = layer.forward(in.x.view(), in.lengths, view_or_empty(in.h0), view_or_empty(in.c0));
   const int64_t ld = s.num_layers * s.directions(), rw = s.recurrent_width(), ow = all.output.dim(2);
   for (int64_t b = 0; b < kB; ++b) {
@@ -215,7 +230,7 @@ TEST_P(RecurrentLayerTest, BatchedEqualsOneSequenceAtATime) {
       for (int64_t j = 0; j < rw; ++j) h0[r * rw + j] = in.h0[(r * kB + b) * rw + j];
       for (int64_t j = 0; j < kH && c.cell == CellKind::lstm; ++j) c0[r * kH + j] = in.c0[(r * kB + b) * kH + j];
     }
-    RecurrentLayer<double> single(store, "rnn", s, {c.reset, false});
+    RecurrentLayer<double> single(store, "rnn", s, {c.reset, false, c.merge});
     const auto one = single.forward(x.view(), {}, c.initial_state ? h0.view() : TensorView<const double>(),
                                     c.initial_state && c.cell == CellKind::lstm ? c0.view() : TensorView<const double>());
     for (int64_t t = 0; t < len; ++t) {
@@ -272,6 +287,59 @@ TEST(RecurrentLayer, BidirectionalEqualsTwoManualDirections) {
 }
 
 using test::error_of;
+
+TEST(RecurrentLayer, DropoutOnlyWhileTrainingReproducibleBySeed) {
+  const Config c{"lstm_2layers", CellKind::lstm, 2, true};
+  VariableStore store = make_store<double>(c);
+  const Inputs in = make_inputs(c);
+  RecurrentLayer<double> plain(store, "rnn", spec_of(c));
+  RecurrentLayer<double> dropping(store, "rnn", spec_of(c), {.dropout = 0.5});
+  const auto reference = plain.forward(in.x.view());
+  const auto eval = dropping.forward(in.x.view());  // not training: no dropout
+  EXPECT_EQ(max_abs_diff(eval.output.data(), reference.output.data(), reference.output.numel()), 0.0);
+  dropping.set_training(true);
+  dropping.set_dropout_seed(7);
+  const auto first = dropping.forward(in.x.view());
+  const auto second = dropping.forward(in.x.view());  // a fresh mask
+  dropping.set_dropout_seed(7);
+  const auto again = dropping.forward(in.x.view());
+  EXPECT_GT(max_abs_diff(first.output.data(), reference.output.data(), reference.output.numel()), 1e-3);
+  EXPECT_GT(max_abs_diff(first.output.data(), second.output.data(), reference.output.numel()), 1e-3);
+  EXPECT_EQ(max_abs_diff(first.output.data(), again.output.data(), reference.output.numel()), 0.0);
+  // Layer 0's own final state is before any dropout.
+  for (int64_t i = 0; i < 2 * kB * kH; ++i) EXPECT_EQ(first.h_n[i], reference.h_n[i]);
+  EXPECT_NE(error_of([&] { RecurrentLayer<double>(store, "rnn", spec_of(c), {.dropout = 1.0}); })
+                .find("dropout is 1.000000, expected a value in [0, 1)"),
+            std::string::npos);
+}
+
+TEST(RecurrentLayer, MergeModesCombineTheTwoDirections) {
+  const Config c{"gru_bi", CellKind::gru, 1, true, 0, true};
+  VariableStore store = make_store<double>(c);
+  const Inputs in = make_inputs(c);
+  RecurrentLayer<double> concat(store, "rnn", spec_of(c));
+  const auto both = concat.forward(in.x.view(), in.lengths);
+  for (BidirectionalMerge m : {BidirectionalMerge::sum, BidirectionalMerge::mul, BidirectionalMerge::ave}) {
+    RecurrentLayer<double> merged(store, "rnn", spec_of(c), {.merge = m});
+    EXPECT_EQ(merged.output_size(), kH);
+    const auto y = merged.forward(in.x.view(), in.lengths);
+    ASSERT_EQ(y.output.shape(), (Shape{kT, kB, kH}));
+    for (int64_t r = 0; r < kT * kB; ++r) {
+      for (int64_t j = 0; j < kH; ++j) {
+        const double fw = both.output[r * 2 * kH + j], bw = both.output[r * 2 * kH + kH + j];
+        const double expected = m == BidirectionalMerge::sum ? fw + bw : m == BidirectionalMerge::mul ? fw * bw : (fw + bw) / 2;
+        EXPECT_EQ(y.output[r * kH + j], expected) << merge_name(m);
+      }
+    }
+  }
+  EXPECT_EQ(parse_merge("ave"), BidirectionalMerge::ave);
+  EXPECT_NE(error_of([] { parse_merge("max"); }).find("expected one of concat, sum, mul, ave"), std::string::npos);
+  const Config uni{"gru", CellKind::gru};
+  VariableStore ustore = make_store<double>(uni);
+  EXPECT_NE(error_of([&] { RecurrentLayer<double>(ustore, "rnn", spec_of(uni), {.merge = BidirectionalMerge::sum}); })
+                .find("merge 'sum' needs a bidirectional layer"),
+            std::string::npos);
+}
 
 TEST(RecurrentLayer, BadInputIsNamedWithExpectedAndFound) {
   const Config c{"lstm", CellKind::lstm, 2, true};

@@ -23,6 +23,8 @@ struct InitArgs {
   std::string preset = preset_name(kDefaultPreset);
   std::string kernel_init, recurrent_init, bias_init;
   std::optional<double> forget_bias;
+  std::string merge = "concat";
+  std::string gru_reset = "after";
   std::string output;
   int threads = 0;
 };
@@ -47,6 +49,13 @@ void run_init(const InitArgs& args) {
   spec.bidirectional = args.bidirectional;
   spec.proj_size = args.proj_size;
   spec.validate();
+  RecurrentLayerOptions options;
+  options.merge = parse_merge(args.merge);
+  options.gru_reset = args.gru_reset == "before" ? GruReset::before : GruReset::after;
+  if (options.merge != BidirectionalMerge::concat && !spec.bidirectional) {
+    throw Error("--merge " + args.merge + " needs --bidirectional");
+  }
+  if (args.gru_reset != "after" && spec.cell != CellKind::gru) throw Error("--gru-reset applies to --cell gru only");
 
   RecurrentInitChoice choice;
   choice.preset = parse_preset(args.preset);
@@ -62,7 +71,7 @@ void run_init(const InitArgs& args) {
     create_recurrent_variables(store, spec, choice);
   }
   SaveOptions save;
-  save.model_json = recurrent_model_json(scope, spec, GruReset::after, preset_name(choice.preset));
+  save.model_json = recurrent_model_json(scope, spec, options, preset_name(choice.preset));
   save_checkpoint(store, args.output, save);
 
   std::cout << "wrote " << args.output << ": " << cell_name(spec.cell) << " layer '" << scope << "', "
@@ -98,6 +107,12 @@ void add_init_command(CLI::App& app) {
   cmd->add_option("--recurrent-init", args->recurrent_init, "Initializer of weight_hh, e.g. 'per_gate(orthogonal)'");
   cmd->add_option("--bias-init", args->bias_init, "Initializer of bias_ih, e.g. 'chrono(t_max=100)'");
   cmd->add_option("--forget-bias", args->forget_bias, "Value of the LSTM forget gate's block of bias_ih");
+  cmd->add_option("--merge", args->merge, "Bidirectional output: concat (PyTorch), or sum, mul, ave (Keras)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"concat", "sum", "mul", "ave"}));
+  cmd->add_option("--gru-reset", args->gru_reset, "GRU reset gate: after W_hn h (PyTorch, Keras) or before (TF1)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"after", "before"}));
   cmd->add_option("-o,--output", args->output, "Output file (.safetensors)")->required();
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_init(*args); });

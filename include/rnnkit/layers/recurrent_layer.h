@@ -7,8 +7,14 @@
 //           and the reverse direction starts at its own last valid step.
 //   h0, c0  [L*D, B, R] and [L*D, B, H] (c0 for LSTM only), zero when not given;
 //           row l*D + d is layer l, direction d (0 forward, 1 reverse). R = P if projecting, else H.
-//   output  [T, B, D*R] (directions concatenated), h_n [L*D, B, R], c_n [L*D, B, H] (LSTM)
-// Layer k > 0 reads layer k-1's output. Weights are the store's variables
+//   output  [T, B, D*R] (directions concatenated), h_n [L*D, B, R], c_n [L*D, B, H] (LSTM);
+//           with a sum, mul or ave merge (Keras' Bidirectional merge_mode) output is [T, B, R]:
+//           fw + bw, fw * bw or (fw + bw) / 2 of the last layer. Between layers the
+//           directions are always concatenated, as in PyTorch.
+// Layer k > 0 reads layer k-1's output. Dropout (PyTorch's `dropout`): while training,
+// each layer's output except the last is multiplied by a mask of 0 and 1/(1-p) (each
+// element kept with probability 1-p) before the next layer reads it; masks come from the
+// random stream (seed, "{scope}/dropout"), a fresh mask per forward. Weights are the store's variables
 // `{scope}/l{k}/{fw|bw}/{weight_ih|weight_hh|bias_ih|bias_hh|weight_hr}` (recurrent_spec.h).
 //
 // Computation (per layer and direction): the input projection of all steps is one GEMM
@@ -30,15 +36,25 @@
 
 #include "rnnkit/core/tensor.h"
 #include "rnnkit/layers/recurrent_spec.h"
+#include "rnnkit/random/stream.h"
 #include "rnnkit/variables/variable_store.h"
 
 namespace rnnkit {
 
 enum class GruReset { after, before };
 
+// How a bidirectional layer's last output combines its two directions.
+enum class BidirectionalMerge { concat, sum, mul, ave };
+
+const char* merge_name(BidirectionalMerge merge);
+// The inverse of merge_name ("concat", "sum", "mul", "ave"); throws Error listing them.
+BidirectionalMerge parse_merge(const std::string& name);
+
 struct RecurrentLayerOptions {
   GruReset gru_reset = GruReset::after;  // GRU only: PyTorch/Keras reset_after (default) or TF1/reset_before
   bool batch_first = false;
+  BidirectionalMerge merge = BidirectionalMerge::concat;  // bidirectional only
+  double dropout = 0.0;  // in [0, 1): between layers, while training
 };
 
 template <class T>
@@ -67,6 +83,15 @@ class RecurrentLayer {
 
   const RecurrentSpec& spec() const { return spec_; }
   const RecurrentLayerOptions& options() const { return options_; }
+  // The width of the output's last dimension: D*R, or R with a sum, mul or ave merge.
+  int64_t output_size() const;
+
+  // Training mode turns dropout on (default: off, as PyTorch's eval()).
+  void set_training(bool training) { training_ = training; }
+  bool training() const { return training_; }
+  // Restarts the dropout masks' random stream (seed, "{scope}/dropout"); the default seed
+  // is the store's. The same seed gives the same masks for the same sequence of forwards.
+  void set_dropout_seed(uint64_t seed);
 
   // Empty views (data() == nullptr) mean "not given". Throws Error on a wrong shape or length.
   RecurrentResult<T> forward(TensorView<const T> input, std::span<const int64_t> lengths = {},
@@ -83,6 +108,8 @@ class RecurrentLayer {
   std::string scope_;
   RecurrentSpec spec_;
   RecurrentLayerOptions options_;
+  bool training_ = false;
+  std::unique_ptr<RandomStream> dropout_stream_;
   std::unique_ptr<Workspace> work_;
 };
 

@@ -12,7 +12,8 @@
 namespace rnnkit {
 
 // Reads the variables under `scope` from `store` (float32 or float64) and computes the
-// forward pass in double. Inputs are time-major unless options.batch_first.
+// forward pass in double. Inputs are time-major unless options.batch_first. Applies
+// options.merge; dropout is not modelled (the reference is the eval-mode layer).
 RecurrentResult<double> reference_recurrent_forward(const VariableStore& store, const std::string& scope,
                                                     const RecurrentSpec& spec, const RecurrentLayerOptions& options,
                                                     TensorView<const double> input,
