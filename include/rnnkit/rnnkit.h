@@ -28,5 +28,6 @@
 #include "rnnkit/layers/recurrent_layer.h"
 #include "rnnkit/layers/reference_recurrent.h"
 #include "rnnkit/layers/recurrent_model.h"
+#include "rnnkit/formats/pytorch.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"

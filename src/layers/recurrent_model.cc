@@ -22,7 +22,7 @@ std::string recurrent_model_json(const std::string& scope, const RecurrentSpec& 
   return nlohmann::ordered_json{{"layers", nlohmann::ordered_json::array({layer})}}.dump();
 }
 
-RecurrentModel load_recurrent_model(const std::string& path) {
+RecurrentModel load_recurrent_model(const std::string& path, std::optional<DType> dtype) {
   const SafetensorsFile file = SafetensorsFile::read(path);
   const std::string where = "model '" + path + "'";
   const auto it = file.metadata().find("rnnkit.model");
@@ -44,7 +44,13 @@ RecurrentModel load_recurrent_model(const std::string& path) {
       !layer.contains("spec")) {
     throw Error(where + ": the layer must have type \"recurrent\", a scope and a spec, found " + layer.dump());
   }
-  RecurrentModel out{VariableStore(0), layer["scope"].get<std::string>(), RecurrentSpec::from_json(layer["spec"].dump()), {}};
+  const std::string scope = layer["scope"].get<std::string>();
+  if (!dtype) {
+    const std::string first = scope + "/" + recurrent_parameters(RecurrentSpec::from_json(layer["spec"].dump()))[0].name;
+    const SafetensorsEntry* e = file.find(first);
+    dtype = e != nullptr && e->dtype == "F64" ? DType::f64 : DType::f32;
+  }
+  RecurrentModel out{VariableStore(0, *dtype), scope, RecurrentSpec::from_json(layer["spec"].dump()), {}};
   const std::string reset = layer.value("gru_reset", "after");
   if (reset != "after" && reset != "before") {
     throw Error(where + ": gru_reset must be \"after\" or \"before\", found \"" + reset + "\"");
@@ -65,7 +71,7 @@ RecurrentModel load_recurrent_model(const std::string& path) {
     throw Error(where + ": dropout is " + std::to_string(out.options.dropout) + ", expected a value in [0, 1)");
   }
   {
-    auto scope = out.store.scope(out.scope);
+    auto guard = out.store.scope(out.scope);
     create_recurrent_variables(out.store, out.spec, {.preset = Preset::pytorch});  // overwritten by the restore
   }
   restore_checkpoint(out.store, file, {.include = {out.scope + "/**"}});  // strict: every variable, right shapes

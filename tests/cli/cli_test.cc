@@ -228,5 +228,70 @@ TEST(CliForward, BadInputIsAnErrorAndLeavesNoOutput) {
   EXPECT_NE(not_a_model.output.find("no rnnkit.model metadata"), std::string::npos) << not_a_model.output;
 }
 
+TEST(CliConvert, ImportForwardExportRoundTripsAPytorchStateDict) {
+  test::TempDir dir;
+  const std::string fixtures = std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/pytorch/";
+  const std::string source = fixtures + "encoder_lstm_proj_bi_2layers.safetensors";
+  const std::string model = dir.file("m.safetensors"), back = dir.file("back.safetensors");
+  const auto imported = run_cli("import --from pytorch --prefix encoder.rnn. --scope enc " + source + " -o " + model);
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  EXPECT_NE(imported.output.find("lstm layer 'enc'"), std::string::npos) << imported.output;
+  EXPECT_NE(imported.output.find("I=3, H=5, P=2, 2 layer(s), bidirectional"), std::string::npos) << imported.output;
+  // rnnkit forward gives PyTorch's numbers for PyTorch's inputs.
+  const auto fwd = run_cli("forward " + model + " " + fixtures + "encoder_lstm_proj_bi_2layers.io.safetensors -o " +
+                           dir.file("out.safetensors"));
+  ASSERT_EQ(fwd.exit_code, 0) << fwd.output;
+  const SafetensorsFile io = SafetensorsFile::read(fixtures + "encoder_lstm_proj_bi_2layers.io.safetensors");
+  const SafetensorsFile out = SafetensorsFile::read(dir.file("out.safetensors"));
+  for (const char* name : {"output", "h_n", "c_n"}) {
+    const Tensor<float> want = io.to_float(io.at(name)), got = out.to_float(out.at(name));
+    ASSERT_EQ(got.shape(), want.shape()) << name;
+    for (int64_t i = 0; i < got.numel(); ++i) EXPECT_NEAR(got[i], want[i], 1e-5) << name << " " << i;
+  }
+  // Export restores the original names (with the recorded prefix) and bytes.
+  const auto exported = run_cli("export --to pytorch " + model + " -o " + back);
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const SafetensorsFile original = SafetensorsFile::read(source), copy = SafetensorsFile::read(back);
+  EXPECT_EQ(copy.entries().size(), original.entries().size() - 2);  // not the embedding and the head
+  for (const SafetensorsEntry& e : copy.entries()) {
+    const SafetensorsEntry& o = original.at(e.name);
+    EXPECT_EQ(e.dtype, o.dtype);
+    EXPECT_EQ(e.shape, o.shape);
+    const auto a = copy.bytes(e), b = original.bytes(o);
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin(), b.end())) << e.name;
+  }
+  const auto renamed = run_cli("export --to pytorch --prefix '' " + model + " -o " + dir.file("plain.safetensors"));
+  ASSERT_EQ(renamed.exit_code, 0) << renamed.output;
+  EXPECT_NE(SafetensorsFile::read(dir.file("plain.safetensors")).find("weight_hr_l1_reverse"), nullptr);
+}
+
+TEST(CliConvert, BadStateDictsGetNamedErrorsAndNoOutput) {
+  test::TempDir dir;
+  const std::string fixtures = std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/pytorch/";
+  const std::string out = dir.file("out.safetensors");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"import --from pytorch " + fixtures + "encoder_lstm_proj_bi_2layers.safetensors -o " + out,
+       "pass --prefix encoder.rnn."},
+      {"import --from pytorch --nonlinearity relu " + fixtures + "gru_bi.safetensors -o " + out,
+       "only nn.RNN has tanh or relu"},
+      {"import --from pytorch " + fixtures + "gru_bi.io.safetensors -o " + out, "no recurrent parameters"},
+      {"import --from pytorch " + dir.file("absent.safetensors") + " -o " + out, "absent.safetensors"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 1) << args << ": " << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << args << ": " << r.output;
+    EXPECT_FALSE(std::filesystem::exists(out)) << args;
+  }
+  EXPECT_EQ(run_cli("import --from onnx " + fixtures + "gru_bi.safetensors -o " + out).exit_code, 2);
+  ASSERT_EQ(run_cli("init --cell gru --input-size 3 --hidden-size 4 --gru-reset before -o " + dir.file("tf.safetensors"))
+                .exit_code,
+            0);
+  const auto r = run_cli("export --to pytorch " + dir.file("tf.safetensors") + " -o " + out);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("applies its reset before the recurrent product"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
 }  // namespace
 }  // namespace rnnkit

@@ -8,6 +8,8 @@ namespace rnnkit::cli {
 void add_init_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
+void add_import_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 // Adds --threads N to a compute command; the value is applied before the command runs.
 void add_threads_option(CLI::App& command, int& threads);

@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   rnnkit::cli::add_init_command(app);
   rnnkit::cli::add_inspect_command(app);
   rnnkit::cli::add_forward_command(app);
+  rnnkit::cli::add_import_command(app);
+  rnnkit::cli::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -7,6 +7,7 @@
 // (see docs/checkpoint-format.md); its tensors hold the variables under S.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "rnnkit/layers/recurrent_layer.h"
@@ -14,7 +15,7 @@
 namespace rnnkit {
 
 struct RecurrentModel {
-  VariableStore store;  // float32
+  VariableStore store;
   std::string scope;
   RecurrentSpec spec;
   RecurrentLayerOptions options;
@@ -26,6 +27,8 @@ std::string recurrent_model_json(const std::string& scope, const RecurrentSpec& 
 
 // Loads a checkpoint describing one recurrent layer: every variable must be present with
 // its shape (strict restore). Throws Error naming the file and what is missing or wrong.
-RecurrentModel load_recurrent_model(const std::string& path);
+// The store is float32 by default; with dtype nullopt it takes the file's type (float64 if
+// the layer's tensors are F64, else float32), so that values pass through unchanged.
+RecurrentModel load_recurrent_model(const std::string& path, std::optional<DType> dtype = DType::f32);
 
 }  // namespace rnnkit
