@@ -4,16 +4,17 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace rnnkit {
 namespace {
 
 // Error in units of float's last place at the exact value.
 double ulps(float got, double exact) {
-  const double ulp = std::ldexp(1.0, std::ilogb(static_cast<float>(exact)) - 23);
-  return std::abs(static_cast<double>(got) - exact) / std::max(ulp, std::ldexp(1.0, -149));
+  // Below float's normal range (and at 0, where ilogb has no answer) the ulp is 2^-149.
+  const int exponent = exact == 0.0 ? -126 : std::max(std::ilogb(static_cast<float>(exact)), -126);
+  return std::abs(static_cast<double>(got) - exact) / std::ldexp(1.0, exponent - 23);
 }
 
 template <class Fn, class Ref>
