@@ -30,6 +30,16 @@
 #define RNNKIT_VECTORIZE
 #endif
 
+// RNNKIT_KERNEL, on a cell kernel: GCC compiles it for AVX-512, AVX2 and baseline x86-64 and
+// picks one at load time from the CPU (target_clones), so the vectorized loops run 16 or 8
+// floats wide where the CPU allows. ISO C++ keeps floating-point contraction off, so every
+// clone computes the same bits.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define RNNKIT_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define RNNKIT_KERNEL
+#endif
+
 namespace rnnkit::detail {
 
 inline float exp_float(float x) {

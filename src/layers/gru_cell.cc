@@ -16,7 +16,7 @@ bool is_active(const uint8_t* active, int64_t b) { return active == nullptr || a
 }  // namespace
 
 template <class T>
-void gru_step_forward(int64_t batch, int64_t hidden, T* xg, const T* hh, const T* h_prev, T* h,
+RNNKIT_KERNEL void gru_step_forward(int64_t batch, int64_t hidden, T* xg, const T* hh, const T* h_prev, T* h,
                       const uint8_t* active) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
@@ -46,7 +46,7 @@ void gru_step_forward(int64_t batch, int64_t hidden, T* xg, const T* hh, const T
 }
 
 template <class T>
-void gru_step_backward(int64_t batch, int64_t hidden, const T* xg, const T* hh, const T* h_prev, const T* dh, T* dxg,
+RNNKIT_KERNEL void gru_step_backward(int64_t batch, int64_t hidden, const T* xg, const T* hh, const T* h_prev, const T* dh, T* dxg,
                        T* dhh, T* dh_prev, const uint8_t* active) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
@@ -93,7 +93,7 @@ void gru_step_backward(int64_t batch, int64_t hidden, const T* xg, const T* hh, 
 }
 
 template <class T>
-void gru_before_step_forward_gates(int64_t batch, int64_t hidden, T* xg, const T* hh, const T* h_prev, T* rh) {
+RNNKIT_KERNEL void gru_before_step_forward_gates(int64_t batch, int64_t hidden, T* xg, const T* hh, const T* h_prev, T* rh) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
     T* xr = xg + b * g3;
@@ -113,7 +113,7 @@ void gru_before_step_forward_gates(int64_t batch, int64_t hidden, T* xg, const T
 }
 
 template <class T>
-void gru_before_step_forward_output(int64_t batch, int64_t hidden, T* xg, const T* hh, const T* h_prev, T* h,
+RNNKIT_KERNEL void gru_before_step_forward_output(int64_t batch, int64_t hidden, T* xg, const T* hh, const T* h_prev, T* h,
                                     const uint8_t* active) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
@@ -137,7 +137,7 @@ void gru_before_step_forward_output(int64_t batch, int64_t hidden, T* xg, const 
 }
 
 template <class T>
-void gru_before_step_backward_output(int64_t batch, int64_t hidden, const T* xg, const T* h_prev, const T* dh, T* dxg,
+RNNKIT_KERNEL void gru_before_step_backward_output(int64_t batch, int64_t hidden, const T* xg, const T* h_prev, const T* dh, T* dxg,
                                      T* dhh, T* dh_prev, const uint8_t* active) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {
@@ -171,7 +171,7 @@ void gru_before_step_backward_output(int64_t batch, int64_t hidden, const T* xg,
 }
 
 template <class T>
-void gru_before_step_backward_gates(int64_t batch, int64_t hidden, const T* xg, const T* h_prev, const T* drh, T* dxg,
+RNNKIT_KERNEL void gru_before_step_backward_gates(int64_t batch, int64_t hidden, const T* xg, const T* h_prev, const T* drh, T* dxg,
                                     T* dhh, T* dh_prev, const uint8_t* active) {
   const int64_t g3 = 3 * hidden;
   for (int64_t b = 0; b < batch; ++b) {

@@ -10,7 +10,7 @@ namespace rnnkit {
 using detail::sigmoid;
 using detail::tanh;
 template <class T>
-void lstm_step_forward(int64_t batch, int64_t hidden, T* gates, const T* c_prev, T* c, T* m, const uint8_t* active) {
+RNNKIT_KERNEL void lstm_step_forward(int64_t batch, int64_t hidden, T* gates, const T* c_prev, T* c, T* m, const uint8_t* active) {
   for (int64_t b = 0; b < batch; ++b) {
     T* a = gates + b * 4 * hidden;
     const T* cp = c_prev + b * hidden;
@@ -48,7 +48,7 @@ void lstm_step_forward(int64_t batch, int64_t hidden, T* gates, const T* c_prev,
 }
 
 template <class T>
-void lstm_step_backward(int64_t batch, int64_t hidden, const T* gates, const T* c_prev, const T* c, const T* dm,
+RNNKIT_KERNEL void lstm_step_backward(int64_t batch, int64_t hidden, const T* gates, const T* c_prev, const T* c, const T* dm,
                         T* dc, T* dgates, const uint8_t* active) {
   for (int64_t b = 0; b < batch; ++b) {
     const T* act = gates + b * 4 * hidden;

@@ -11,7 +11,7 @@ namespace rnnkit {
 using detail::tanh;
 
 template <class T>
-void rnn_step_forward(int64_t batch, int64_t hidden, bool relu, const T* a, const T* h_prev, T* h,
+RNNKIT_KERNEL void rnn_step_forward(int64_t batch, int64_t hidden, bool relu, const T* a, const T* h_prev, T* h,
                       const uint8_t* active) {
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t row = b * hidden;
@@ -25,7 +25,7 @@ void rnn_step_forward(int64_t batch, int64_t hidden, bool relu, const T* a, cons
 }
 
 template <class T>
-void rnn_step_backward(int64_t batch, int64_t hidden, bool relu, const T* h, const T* dh, T* da,
+RNNKIT_KERNEL void rnn_step_backward(int64_t batch, int64_t hidden, bool relu, const T* h, const T* dh, T* da,
                        const uint8_t* active) {
   for (int64_t b = 0; b < batch; ++b) {
     const int64_t row = b * hidden;
