@@ -29,5 +29,7 @@
 #include "rnnkit/layers/reference_recurrent.h"
 #include "rnnkit/layers/recurrent_model.h"
 #include "rnnkit/formats/pytorch.h"
+#include "rnnkit/autograd/tape.h"
+#include "rnnkit/autograd/ops.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"

@@ -1,0 +1,325 @@
+// Linear algebra and shape ops: forward and backward side by side. See ops.h.
+#include <algorithm>
+#include <numeric>
+
+#include "op_support.h"
+#include "rnnkit/autograd/ops.h"
+#include "rnnkit/core/blas.h"
+
+namespace rnnkit {
+
+using autograd::check;
+using autograd::features;
+using autograd::rows;
+using autograd::same_tape;
+
+// --- matmul: y [M,N] = op(a) op(b); ints = {transpose_a, transpose_b} ---
+template <class T>
+static void matmul_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const auto& a = tape.node(n.inputs[0]);
+  const auto& b = tape.node(n.inputs[1]);
+  const bool ta = n.ints[0] != 0, tb = n.ints[1] != 0;
+  const int64_t m = n.shape[0], nn = n.shape[1];
+  const int64_t k = ta ? a.shape[0] : a.shape[1];
+  if (a.requires_grad) {  // d op(a) = dy op(b)^T; da = that, transposed back if ta
+    T* da = tape.grad_for(n.inputs[0]);
+    if (!ta) {
+      gemm_strided(false, !tb, m, k, nn, T(1), n.grad, nn, b.value, b.shape[1], T(1), da, k);
+    } else {  // a is [K,M]: da = op(b) dy^T
+      gemm_strided(tb, true, k, m, nn, T(1), b.value, b.shape[1], n.grad, nn, T(1), da, m);
+    }
+  }
+  if (b.requires_grad) {  // d op(b) = op(a)^T dy; db = that, transposed back if tb
+    T* db = tape.grad_for(n.inputs[1]);
+    if (!tb) {
+      gemm_strided(!ta, false, k, nn, m, T(1), a.value, a.shape[1], n.grad, nn, T(1), db, nn);
+    } else {  // b is [N,K]: db = dy^T op(a)
+      gemm_strided(true, ta, nn, k, m, T(1), n.grad, nn, a.value, a.shape[1], T(1), db, k);
+    }
+  }
+}
+
+template <class T>
+Value<T> matmul(Value<T> a, Value<T> b, bool transpose_a, bool transpose_b) {
+  Tape<T>& tape = same_tape("matmul", a, b);
+  check(a.shape().size() == 2 && b.shape().size() == 2, "matmul", "operands must be matrices", a, b);
+  const int64_t m = transpose_a ? a.shape()[1] : a.shape()[0], k = transpose_a ? a.shape()[0] : a.shape()[1];
+  const int64_t kb = transpose_b ? b.shape()[1] : b.shape()[0], n = transpose_b ? b.shape()[0] : b.shape()[1];
+  check(k == kb, "matmul", "inner dimensions differ", a, b);
+  Value<T> y = tape.record({m, n}, matmul_backward<T>, {a.id, b.id, -1});
+  auto& node = tape.node(y.id);
+  node.ints = {transpose_a ? 1 : 0, transpose_b ? 1 : 0};
+  gemm_strided(transpose_a, transpose_b, m, n, k, T(1), tape.node(a.id).value, a.shape()[1], tape.node(b.id).value,
+               b.shape()[1], T(0), node.value, n);
+  return y;
+}
+
+// --- add / sub: ints[0] = 1 when b is a bias broadcast over rows; reals[0] = sign of b ---
+template <class T>
+static void add_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const int64_t count = shape_numel(n.shape);
+  const T sign = static_cast<T>(n.reals[0]);
+  if (tape.node(n.inputs[0]).requires_grad) {
+    T* da = tape.grad_for(n.inputs[0]);
+    for (int64_t i = 0; i < count; ++i) da[i] += n.grad[i];
+  }
+  if (tape.node(n.inputs[1]).requires_grad) {
+    T* db = tape.grad_for(n.inputs[1]);
+    if (n.ints[0] != 0) {  // broadcast: sum over rows
+      const int64_t f = features(n.shape);
+      for (int64_t r = 0; r < count / f; ++r) {
+        for (int64_t j = 0; j < f; ++j) db[j] += sign * n.grad[r * f + j];
+      }
+    } else {
+      for (int64_t i = 0; i < count; ++i) db[i] += sign * n.grad[i];
+    }
+  }
+}
+
+template <class T>
+static Value<T> add_signed(const char* op, Value<T> a, Value<T> b, double sign) {
+  Tape<T>& tape = same_tape(op, a, b);
+  const bool same = a.shape() == b.shape();
+  const int64_t f = a.shape().empty() ? 1 : a.shape().back();
+  const bool bias = !same && sign > 0 && !a.shape().empty() &&
+                    (b.shape() == Shape{f} || b.shape() == Shape{1, f});
+  check(same || bias, op, sign > 0 ? "shapes must match, or b be a bias [F] for a [..., F]" : "shapes must match", a, b);
+  Value<T> y = tape.record(a.shape(), add_backward<T>, {a.id, b.id, -1});
+  auto& node = tape.node(y.id);
+  node.ints[0] = bias ? 1 : 0;
+  node.reals[0] = sign;
+  const T* av = tape.node(a.id).value;
+  const T* bv = tape.node(b.id).value;
+  const int64_t count = shape_numel(a.shape());
+  const T s = static_cast<T>(sign);
+  for (int64_t i = 0; i < count; ++i) node.value[i] = av[i] + s * bv[bias ? i % f : i];
+  return y;
+}
+
+template <class T>
+Value<T> add(Value<T> a, Value<T> b) {
+  return add_signed("add", a, b, 1.0);
+}
+
+template <class T>
+Value<T> sub(Value<T> a, Value<T> b) {
+  return add_signed("sub", a, b, -1.0);
+}
+
+// --- mul: y = a * b ---
+template <class T>
+static void mul_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const auto& a = tape.node(n.inputs[0]);
+  const auto& b = tape.node(n.inputs[1]);
+  const int64_t count = shape_numel(n.shape);
+  if (a.requires_grad) {
+    T* da = tape.grad_for(n.inputs[0]);
+    for (int64_t i = 0; i < count; ++i) da[i] += n.grad[i] * b.value[i];
+  }
+  if (b.requires_grad) {
+    T* db = tape.grad_for(n.inputs[1]);
+    for (int64_t i = 0; i < count; ++i) db[i] += n.grad[i] * a.value[i];
+  }
+}
+
+template <class T>
+Value<T> mul(Value<T> a, Value<T> b) {
+  Tape<T>& tape = same_tape("mul", a, b);
+  check(a.shape() == b.shape(), "mul", "shapes must match", a, b);
+  Value<T> y = tape.record(a.shape(), mul_backward<T>, {a.id, b.id, -1});
+  const T* av = tape.node(a.id).value;
+  const T* bv = tape.node(b.id).value;
+  T* out = tape.node(y.id).value;
+  for (int64_t i = 0; i < shape_numel(a.shape()); ++i) out[i] = av[i] * bv[i];
+  return y;
+}
+
+// --- scale: y = s * a; reals[0] = s ---
+template <class T>
+static void scale_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  T* da = tape.grad_for(n.inputs[0]);
+  const T s = static_cast<T>(n.reals[0]);
+  for (int64_t i = 0; i < shape_numel(n.shape); ++i) da[i] += s * n.grad[i];
+}
+
+template <class T>
+Value<T> scale(Value<T> a, double s) {
+  Tape<T>& tape = *a.tape;
+  Value<T> y = tape.record(a.shape(), scale_backward<T>, {a.id, -1, -1});
+  tape.node(y.id).reals[0] = s;
+  const T* av = tape.node(a.id).value;
+  T* out = tape.node(y.id).value;
+  for (int64_t i = 0; i < shape_numel(a.shape()); ++i) out[i] = static_cast<T>(s) * av[i];
+  return y;
+}
+
+// --- reshape: the same elements ---
+template <class T>
+static void reshape_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  T* da = tape.grad_for(n.inputs[0]);
+  for (int64_t i = 0; i < shape_numel(n.shape); ++i) da[i] += n.grad[i];
+}
+
+template <class T>
+Value<T> reshape(Value<T> a, Shape shape) {
+  Tape<T>& tape = *a.tape;
+  if (shape_numel(shape) != shape_numel(a.shape())) {
+    throw Error("reshape: " + shape_to_string(a.shape()) + " has " + std::to_string(shape_numel(a.shape())) +
+                " elements, " + shape_to_string(shape) + " has " + std::to_string(shape_numel(shape)));
+  }
+  Value<T> y = tape.record(std::move(shape), reshape_backward<T>, {a.id, -1, -1});
+  const T* av = tape.node(a.id).value;
+  std::copy(av, av + shape_numel(a.shape()), tape.node(y.id).value);
+  return y;
+}
+
+// --- slice: columns [begin, end) of the last dimension; ints = {begin, input width} ---
+template <class T>
+static void slice_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  T* da = tape.grad_for(n.inputs[0]);
+  const int64_t w = features(n.shape), in_w = n.ints[1], begin = n.ints[0];
+  for (int64_t r = 0; r < rows(n.shape); ++r) {
+    for (int64_t j = 0; j < w; ++j) da[r * in_w + begin + j] += n.grad[r * w + j];
+  }
+}
+
+template <class T>
+Value<T> slice(Value<T> a, int64_t begin, int64_t end) {
+  Tape<T>& tape = *a.tape;
+  const int64_t in_w = features(a.shape());
+  if (a.shape().empty() || begin < 0 || end > in_w || begin >= end) {
+    throw Error("slice: columns [" + std::to_string(begin) + ", " + std::to_string(end) + ") of " +
+                shape_to_string(a.shape()) + ", expected 0 <= begin < end <= " + std::to_string(in_w));
+  }
+  Shape shape = a.shape();
+  shape.back() = end - begin;
+  Value<T> y = tape.record(shape, slice_backward<T>, {a.id, -1, -1});
+  auto& node = tape.node(y.id);
+  node.ints = {begin, in_w};
+  const T* av = tape.node(a.id).value;
+  for (int64_t r = 0; r < rows(shape); ++r) {
+    std::copy(av + r * in_w + begin, av + r * in_w + end, node.value + r * (end - begin));
+  }
+  return y;
+}
+
+template <class T>
+std::vector<Value<T>> split(Value<T> a, const std::vector<int64_t>& widths) {
+  const int64_t total = std::accumulate(widths.begin(), widths.end(), int64_t{0});
+  if (a.shape().empty() || total != features(a.shape())) {
+    throw Error("split: widths add up to " + std::to_string(total) + ", expected the last dimension of " +
+                shape_to_string(a.shape()));
+  }
+  std::vector<Value<T>> parts;
+  int64_t begin = 0;
+  for (int64_t w : widths) {
+    parts.push_back(slice(a, begin, begin + w));
+    begin += w;
+  }
+  return parts;
+}
+
+// concat: a chain of two-input nodes keeps nodes fixed-size: y = [a, b] along the last dimension.
+template <class T>
+static void concat2_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const int64_t w = features(n.shape), wa = n.ints[0], wb = w - wa;
+  for (int k = 0; k < 2; ++k) {
+    if (!tape.node(n.inputs[k]).requires_grad) continue;
+    T* d = tape.grad_for(n.inputs[k]);
+    const int64_t width = k == 0 ? wa : wb, offset = k == 0 ? 0 : wa;
+    for (int64_t r = 0; r < rows(n.shape); ++r) {
+      for (int64_t j = 0; j < width; ++j) d[r * width + j] += n.grad[r * w + offset + j];
+    }
+  }
+}
+
+template <class T>
+static Value<T> concat2(Value<T> a, Value<T> b) {
+  Tape<T>& tape = same_tape("concat", a, b);
+  Shape rest_a = a.shape(), rest_b = b.shape();
+  check(!rest_a.empty() && rest_a.size() == rest_b.size(), "concat", "parts must have the same rank", a, b);
+  rest_a.pop_back();
+  rest_b.pop_back();
+  check(rest_a == rest_b, "concat", "all dimensions but the last must match", a, b);
+  const int64_t wa = features(a.shape()), wb = features(b.shape());
+  Shape shape = a.shape();
+  shape.back() = wa + wb;
+  Value<T> y = tape.record(shape, concat2_backward<T>, {a.id, b.id, -1});
+  auto& node = tape.node(y.id);
+  node.ints[0] = wa;
+  const T* av = tape.node(a.id).value;
+  const T* bv = tape.node(b.id).value;
+  for (int64_t r = 0; r < rows(shape); ++r) {
+    std::copy(av + r * wa, av + (r + 1) * wa, node.value + r * (wa + wb));
+    std::copy(bv + r * wb, bv + (r + 1) * wb, node.value + r * (wa + wb) + wa);
+  }
+  return y;
+}
+
+template <class T>
+Value<T> concat(const std::vector<Value<T>>& parts) {
+  if (parts.empty()) throw Error("concat: no parts");
+  Value<T> y = parts[0];
+  for (std::size_t i = 1; i < parts.size(); ++i) y = concat2(y, parts[i]);
+  return y;
+}
+
+// --- sum / mean of all elements; reals[0] = the factor (1 or 1/n) ---
+template <class T>
+static void sum_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const auto& a = tape.node(n.inputs[0]);
+  T* da = tape.grad_for(n.inputs[0]);
+  const T g = n.grad[0] * static_cast<T>(n.reals[0]);
+  for (int64_t i = 0; i < shape_numel(a.shape); ++i) da[i] += g;
+}
+
+template <class T>
+static Value<T> reduce(Value<T> a, bool average) {
+  Tape<T>& tape = *a.tape;
+  const int64_t count = shape_numel(a.shape());
+  if (count == 0) throw Error(std::string(average ? "mean" : "sum") + ": the operand " + shape_to_string(a.shape()) + " is empty");
+  Value<T> y = tape.record({}, sum_backward<T>, {a.id, -1, -1});
+  auto& node = tape.node(y.id);
+  node.reals[0] = average ? 1.0 / static_cast<double>(count) : 1.0;
+  double total = 0;  // accumulated in double: the loss should not depend on summation luck
+  const T* av = tape.node(a.id).value;
+  for (int64_t i = 0; i < count; ++i) total += static_cast<double>(av[i]);
+  node.value[0] = static_cast<T>(total * node.reals[0]);
+  return y;
+}
+
+template <class T>
+Value<T> sum(Value<T> a) {
+  return reduce(a, false);
+}
+
+template <class T>
+Value<T> mean(Value<T> a) {
+  return reduce(a, true);
+}
+
+#define RNNKIT_LINEAR_OPS(T)                                                        \
+  template Value<T> matmul<T>(Value<T>, Value<T>, bool, bool);                      \
+  template Value<T> add<T>(Value<T>, Value<T>);                                     \
+  template Value<T> sub<T>(Value<T>, Value<T>);                                     \
+  template Value<T> mul<T>(Value<T>, Value<T>);                                     \
+  template Value<T> scale<T>(Value<T>, double);                                     \
+  template Value<T> reshape<T>(Value<T>, Shape);                                    \
+  template Value<T> slice<T>(Value<T>, int64_t, int64_t);                           \
+  template Value<T> concat<T>(const std::vector<Value<T>>&);                        \
+  template std::vector<Value<T>> split<T>(Value<T>, const std::vector<int64_t>&);   \
+  template Value<T> sum<T>(Value<T>);                                               \
+  template Value<T> mean<T>(Value<T>);
+RNNKIT_LINEAR_OPS(float)
+RNNKIT_LINEAR_OPS(double)
+#undef RNNKIT_LINEAR_OPS
+
+}  // namespace rnnkit
