@@ -403,6 +403,7 @@ RecurrentResult<T> RecurrentLayer<T>::forward(TensorView<const T> input, std::sp
     }
   }
   w.has_forward = true;
+  ++forward_count_;
   return result;
 }
 

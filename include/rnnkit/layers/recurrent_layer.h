@@ -89,6 +89,9 @@ class RecurrentLayer {
   // Training mode turns dropout on (default: off, as PyTorch's eval()).
   void set_training(bool training) { training_ = training; }
   bool training() const { return training_; }
+  // Counts forward calls: backward always differentiates the latest one.
+  uint64_t forward_count() const { return forward_count_; }
+
   // Restarts the dropout masks' random stream (seed, "{scope}/dropout"); the default seed
   // is the store's. The same seed gives the same masks for the same sequence of forwards.
   void set_dropout_seed(uint64_t seed);
@@ -109,6 +112,7 @@ class RecurrentLayer {
   RecurrentSpec spec_;
   RecurrentLayerOptions options_;
   bool training_ = false;
+  uint64_t forward_count_ = 0;
   std::unique_ptr<RandomStream> dropout_stream_;
   std::unique_ptr<Workspace> work_;
 };
