@@ -271,6 +271,71 @@ Value<T> concat(const std::vector<Value<T>>& parts) {
   return y;
 }
 
+// --- take: y = a[index] along the first dimension; ints[0] = index ---
+template <class T>
+static void take_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const int64_t count = shape_numel(n.shape);
+  T* da = tape.grad_for(n.inputs[0]) + n.ints[0] * count;
+  for (int64_t i = 0; i < count; ++i) da[i] += n.grad[i];
+}
+
+template <class T>
+Value<T> take(Value<T> a, int64_t index) {
+  Tape<T>& tape = *a.tape;
+  if (a.shape().empty() || index < 0 || index >= a.shape()[0]) {
+    throw Error("take: index " + std::to_string(index) + " of " + shape_to_string(a.shape()) +
+                ", expected a value in [0, the first dimension)");
+  }
+  const Shape shape(a.shape().begin() + 1, a.shape().end());
+  Value<T> y = tape.record(shape, take_backward<T>, {a.id, -1, -1});
+  tape.node(y.id).ints[0] = index;
+  const int64_t count = shape_numel(shape);
+  const T* av = tape.node(a.id).value + index * count;
+  std::copy(av, av + count, tape.node(y.id).value);
+  return y;
+}
+
+// --- stack: extra[0] = the parts' ids (in the tape's int memory), ints[0] = their number ---
+template <class T>
+static void stack_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const int64_t* ids = static_cast<const int64_t*>(n.extra[0]);
+  const int64_t count = shape_numel(n.shape) / n.ints[0];
+  for (int64_t k = 0; k < n.ints[0]; ++k) {
+    const int32_t part = static_cast<int32_t>(ids[k]);
+    if (!tape.node(part).requires_grad) continue;
+    T* d = tape.grad_for(part);
+    for (int64_t i = 0; i < count; ++i) d[i] += n.grad[k * count + i];
+  }
+}
+
+template <class T>
+Value<T> stack(const std::vector<Value<T>>& parts) {
+  if (parts.empty()) throw Error("stack: no parts");
+  Tape<T>& tape = *parts[0].tape;
+  std::vector<int64_t> ids;
+  for (const Value<T>& p : parts) {
+    check(p.tape == &tape && p.shape() == parts[0].shape(), "stack", "parts must share a tape and a shape", parts[0], p);
+    ids.push_back(p.id);
+  }
+  Shape shape = parts[0].shape();
+  shape.insert(shape.begin(), static_cast<int64_t>(parts.size()));
+  const int64_t count = shape_numel(parts[0].shape());
+  const int64_t* kept = tape.keep_ints(ids);
+  // Recorded with no fixed inputs: requires_grad comes from the parts.
+  Value<T> y = tape.record(shape, stack_backward<T>, {-1, -1, -1});
+  auto& node = tape.node(y.id);
+  node.extra[0] = kept;
+  node.ints[0] = static_cast<int64_t>(parts.size());
+  for (std::size_t k = 0; k < parts.size(); ++k) {
+    const T* pv = tape.node(parts[k].id).value;
+    node.requires_grad = node.requires_grad || tape.node(parts[k].id).requires_grad;
+    std::copy(pv, pv + count, node.value + static_cast<int64_t>(k) * count);
+  }
+  return y;
+}
+
 // --- sum / mean of all elements; reals[0] = the factor (1 or 1/n) ---
 template <class T>
 static void sum_backward(Tape<T>& tape, int32_t id) {
@@ -316,6 +381,8 @@ Value<T> mean(Value<T> a) {
   template Value<T> slice<T>(Value<T>, int64_t, int64_t);                           \
   template Value<T> concat<T>(const std::vector<Value<T>>&);                        \
   template std::vector<Value<T>> split<T>(Value<T>, const std::vector<int64_t>&);   \
+  template Value<T> take<T>(Value<T>, int64_t);                                     \
+  template Value<T> stack<T>(const std::vector<Value<T>>&);                         \
   template Value<T> sum<T>(Value<T>);                                               \
   template Value<T> mean<T>(Value<T>);
 RNNKIT_LINEAR_OPS(float)

@@ -13,7 +13,8 @@ namespace rnnkit {
 template <class T>
 template <class E>
 struct Tape<T>::Arena {
-  static constexpr int64_t kBlock = int64_t{1} << 18;
+  explicit Arena(int64_t block_elements) : block(block_elements) {}
+  int64_t block;  // elements per block (a larger request gets a block of its own size)
   std::vector<std::vector<E>> blocks;
   std::size_t current = 0;  // block being filled
   int64_t used = 0;         // elements used in it
@@ -25,7 +26,7 @@ struct Tape<T>::Arena {
       used = 0;
     }
     if (current == blocks.size()) {
-      blocks.emplace_back(static_cast<std::size_t>(std::max(n, kBlock)));
+      blocks.emplace_back(static_cast<std::size_t>(std::max(n, block)));
       used = 0;
     }
     E* p = blocks[current].data() + used;
@@ -62,7 +63,9 @@ TensorView<const T> Value<T>::grad() const {
 
 template <class T>
 Tape<T>::Tape(VariableStore& store)
-    : store_(&store), arena_(std::make_unique<Arena<T>>()), int_arena_(std::make_unique<Arena<int64_t>>()) {
+    : store_(&store),
+      arena_(std::make_unique<Arena<T>>(int64_t{1} << 18)),        // 1 MB of float
+      int_arena_(std::make_unique<Arena<int64_t>>(int64_t{1} << 12)) {  // ids and targets: small
   if (store.dtype() != DTypeOf<T>::value) {
     throw Error(std::string("autograd tape: the store holds ") + dtype_name(store.dtype()) +
                 " variables, the tape computes in " + dtype_name(DTypeOf<T>::value));
@@ -74,13 +77,27 @@ Tape<T>::~Tape() = default;
 
 template <class T>
 Value<T> Tape<T>::param(const Variable& variable) {
+  refresh_params();
   Node n;
   n.shape = variable.shape;
   n.value = store_->value<T>(variable).data();
   n.requires_grad = variable.trainable;
   if (variable.trainable) n.grad = store_->grad<T>(variable).data();
   nodes_.push_back(n);
+  param_nodes_.emplace_back(static_cast<int32_t>(nodes_.size() - 1), &variable);
   return {this, static_cast<int32_t>(nodes_.size() - 1)};
+}
+
+template <class T>
+void Tape<T>::refresh_params() const {
+  const T* base = store_->parameters<T>().data();
+  if (base == params_base_) return;
+  params_base_ = base;
+  for (const auto& [id, variable] : param_nodes_) {
+    Node& n = nodes_[static_cast<std::size_t>(id)];
+    n.value = store_->value<T>(*variable).data();
+    if (n.grad != nullptr) n.grad = store_->grad<T>(*variable).data();
+  }
 }
 
 template <class T>
@@ -157,6 +174,7 @@ void Tape<T>::backward(Value<T> loss) {
 template <class T>
 void Tape<T>::clear() {
   nodes_.clear();
+  param_nodes_.clear();
   arena_->reset();
   int_arena_->reset();
 }

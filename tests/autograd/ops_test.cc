@@ -103,6 +103,9 @@ TEST(AutogradOps, ShapeOps) {
     auto parts = split(v[0], {1, 2, 1});
     return concat<double>({parts[2], parts[0], tanh(parts[1])});
   });
+  check_gradients("take", {a}, [](auto& v) { return take(v[0], 1); });
+  check_gradients("stack", {random_tensor({3, 2}, "p"), random_tensor({3, 2}, "q")},
+                  [](auto& v) { return stack<double>({v[1], v[0], v[1]}); });
   check_gradients("sum", {a}, [](auto& v) { return sum(v[0]); });
   check_gradients("mean", {a}, [](auto& v) { return mean(v[0]); });
 }

@@ -33,6 +33,10 @@ template <class T> Value<T> slice(Value<T> a, int64_t begin, int64_t end);
 template <class T> Value<T> concat(const std::vector<Value<T>>& parts);
 // Consecutive slices of the last dimension with the given widths (which must add up to it).
 template <class T> std::vector<Value<T>> split(Value<T> a, const std::vector<int64_t>& widths);
+// Element `index` of the first dimension: a [N, ...] -> [...]. da[index] += dy.
+template <class T> Value<T> take(Value<T> a, int64_t index);
+// Values of one shape stacked along a new first dimension: n x [...] -> [n, ...].
+template <class T> Value<T> stack(const std::vector<Value<T>>& parts);
 // Sum and mean of all elements: a single-element value of shape [].
 template <class T> Value<T> sum(Value<T> a);
 template <class T> Value<T> mean(Value<T> a);

@@ -90,8 +90,16 @@ class Tape {
 
   // For ops: record a node whose value has the given shape (allocated, uninitialized).
   Value<T> record(Shape shape, BackwardFn backward_fn, std::array<int32_t, 3> inputs);
-  Node& node(int32_t id) { return nodes_[static_cast<std::size_t>(id)]; }
-  const Node& node(int32_t id) const { return nodes_[static_cast<std::size_t>(id)]; }
+  // A node, its param pointers current (creating a variable moves the store's buffers:
+  // cells may create their variables while they are being recorded).
+  Node& node(int32_t id) {
+    refresh_params();
+    return nodes_[static_cast<std::size_t>(id)];
+  }
+  const Node& node(int32_t id) const {
+    refresh_params();
+    return nodes_[static_cast<std::size_t>(id)];
+  }
   // The gradient buffer of node `id`, allocated and zeroed on first use.
   T* grad_for(int32_t id);
   // Copies integers into the tape's memory (kept until clear()), e.g. embedding ids.
@@ -102,8 +110,13 @@ class Tape {
  private:
   template <class E>
   struct Arena;
+  // Re-points param nodes into the store's buffers if they moved since the last look.
+  void refresh_params() const;
+
   VariableStore* store_;
-  std::vector<Node> nodes_;
+  mutable std::vector<Node> nodes_;
+  std::vector<std::pair<int32_t, const Variable*>> param_nodes_;
+  mutable const T* params_base_ = nullptr;
   std::unique_ptr<Arena<T>> arena_;
   std::unique_ptr<Arena<int64_t>> int_arena_;
 };

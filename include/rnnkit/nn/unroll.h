@@ -1,0 +1,39 @@
+// Running a hand-written cell over time on the autograd tape.
+//
+// A cell maps (x_t [B, I], state) to the new state, a list of values whose first element
+// is h_t [B, H], the step's output (an LSTM's state is {h, c}). Written with tape ops and
+// tape.param(...) of variables it gets through the store (create them once, then share:
+// a scope with Reuse::automatic or Reuse::yes around the cell's get_variable calls), so
+// every step uses the same variables and their gradients add up.
+//
+// unroll runs it for t = 0..T-1 and returns output [T, B, H] and the final state, with the
+// recurrent layer's length semantics: past a sequence's length its state stays as it was
+// (new = m * cell + (1 - m) * old, m the [B, F] 0/1 mask of the step), its outputs are zero
+// and its final state is the one at its last valid step. Backward is the tape's.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "rnnkit/autograd/ops.h"
+
+namespace rnnkit {
+
+template <class T>
+using CellFunction = std::function<std::vector<Value<T>>(Value<T> x_t, const std::vector<Value<T>>& state)>;
+
+template <class T>
+struct UnrollResult {
+  Value<T> output;                  // [T, B, H]
+  std::vector<Value<T>> final_state;
+};
+
+// input [T, B, I]; lengths empty (all T) or B values in [1, T]; initial_state as the cell
+// expects it. Throws Error naming what does not fit: a cell that changes the number or
+// the shapes of the state values, lengths out of range.
+template <class T>
+UnrollResult<T> unroll(const CellFunction<T>& cell, Value<T> input, std::span<const int64_t> lengths,
+                       std::vector<Value<T>> initial_state);
+
+}  // namespace rnnkit
