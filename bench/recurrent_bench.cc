@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "custom_lstm/per_gate_lstm.h"
 #include "rnnkit/rnnkit.h"
 
 namespace {
@@ -64,6 +65,28 @@ void run_recurrent(benchmark::State& state, rnnkit::CellKind cell, BenchConfig c
   state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The hand-written per-gate LSTM (examples/custom_lstm) on the tape, forward + backward:
+// what the fused layer saves. Name: custom/per_gate_lstm/<config>/training/threads:<n>.
+void run_custom_lstm(benchmark::State& state, BenchConfig c, int threads) {
+  rnnkit::set_threads(threads);
+  rnnkit::VariableStore store(1);
+  rnnkit::Tape<float> tape(store);
+  rnnkit::Tensor<float> input({c.steps, c.batch, c.size}), zeros({c.batch, c.size});
+  rnnkit::RandomStream random(7, "bench/input");
+  for (float& v : input.storage()) v = static_cast<float>(random.uniform(-1, 1));
+  for (auto _ : state) {
+    tape.clear();
+    auto u = rnnkit::unroll(per_gate_lstm::cell(tape, c.size, c.size), tape.input(input.view(), true), {},
+                            {tape.input(zeros.view()), tape.input(zeros.view())});
+    tape.backward(rnnkit::mean(u.output));
+    benchmark::DoNotOptimize(store.gradients<float>().data());
+  }
+  const rnnkit::RecurrentSpec spec{.cell = rnnkit::CellKind::lstm, .input_size = c.size, .hidden_size = c.size};
+  const double flops = nominal_flops(spec, c.steps, c.batch) * 3.0;
+  state.counters["flops"] = flops;
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 // Square sgemm C = A B, n = 1024: the peak the recurrent layer's GEMMs can approach.
 void run_sgemm(benchmark::State& state, int threads) {
   rnnkit::set_threads(threads);
@@ -86,6 +109,15 @@ void register_all() {
     benchmark::RegisterBenchmark(("sgemm/1024/threads:" + std::to_string(threads)).c_str(), run_sgemm, threads)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
+    for (const BenchConfig& c : kConfigs) {
+      if (c.layers == 1) {
+        benchmark::RegisterBenchmark(
+            (std::string("custom/per_gate_lstm/") + c.name + "/training/threads:" + std::to_string(threads)).c_str(),
+            run_custom_lstm, c, threads)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
+    }
     for (rnnkit::CellKind cell : {rnnkit::CellKind::lstm, rnnkit::CellKind::gru}) {
       for (const BenchConfig& c : kConfigs) {
         for (bool training : {false, true}) {
