@@ -336,6 +336,53 @@ Value<T> stack(const std::vector<Value<T>>& parts) {
   return y;
 }
 
+// --- reverse_sequences: extra[0] = the lengths (in the tape's int memory) ---
+template <class T>
+static void reverse_sequences_backward(Tape<T>& tape, int32_t id) {
+  const auto& n = tape.node(id);
+  const int64_t* lengths = static_cast<const int64_t*>(n.extra[0]);
+  const int64_t batch = n.shape[1], f = n.shape[2];
+  T* da = tape.grad_for(n.inputs[0]);
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = 0; t < lengths[b]; ++t) {
+      const T* src = n.grad + (t * batch + b) * f;
+      T* dst = da + ((lengths[b] - 1 - t) * batch + b) * f;
+      for (int64_t j = 0; j < f; ++j) dst[j] += src[j];
+    }
+  }
+}
+
+template <class T>
+Value<T> reverse_sequences(Value<T> a, const std::vector<int64_t>& lengths) {
+  Tape<T>& tape = *a.tape;
+  if (a.shape().size() != 3) throw Error("reverse_sequences: a has shape " + shape_to_string(a.shape()) + ", expected [T, B, F]");
+  const int64_t steps = a.shape()[0], batch = a.shape()[1], f = a.shape()[2];
+  std::vector<int64_t> lens = lengths.empty() ? std::vector<int64_t>(static_cast<std::size_t>(batch), steps) : lengths;
+  if (static_cast<int64_t>(lens.size()) != batch) {
+    throw Error("reverse_sequences: " + std::to_string(lens.size()) + " lengths, expected one per sequence (" +
+                std::to_string(batch) + ")");
+  }
+  for (std::size_t b = 0; b < lens.size(); ++b) {
+    if (lens[b] < 1 || lens[b] > steps) {
+      throw Error("reverse_sequences: lengths[" + std::to_string(b) + "] is " + std::to_string(lens[b]) +
+                  ", expected a value in [1, " + std::to_string(steps) + "] (T)");
+    }
+  }
+  Value<T> y = tape.record(a.shape(), reverse_sequences_backward<T>, {a.id, -1, -1});
+  auto& node = tape.node(y.id);
+  node.extra[0] = tape.keep_ints(lens);
+  const T* av = tape.node(a.id).value;
+  std::fill(node.value, node.value + shape_numel(a.shape()), T(0));
+  for (int64_t b = 0; b < batch; ++b) {
+    const int64_t len = lens[static_cast<std::size_t>(b)];
+    for (int64_t t = 0; t < len; ++t) {
+      const T* src = av + ((len - 1 - t) * batch + b) * f;
+      std::copy(src, src + f, node.value + (t * batch + b) * f);
+    }
+  }
+  return y;
+}
+
 // --- sum / mean of all elements; reals[0] = the factor (1 or 1/n) ---
 template <class T>
 static void sum_backward(Tape<T>& tape, int32_t id) {
@@ -383,6 +430,7 @@ Value<T> mean(Value<T> a) {
   template std::vector<Value<T>> split<T>(Value<T>, const std::vector<int64_t>&);   \
   template Value<T> take<T>(Value<T>, int64_t);                                     \
   template Value<T> stack<T>(const std::vector<Value<T>>&);                         \
+  template Value<T> reverse_sequences<T>(Value<T>, const std::vector<int64_t>&);   \
   template Value<T> sum<T>(Value<T>);                                               \
   template Value<T> mean<T>(Value<T>);
 RNNKIT_LINEAR_OPS(float)

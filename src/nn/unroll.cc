@@ -71,9 +71,30 @@ UnrollResult<T> unroll(const CellFunction<T>& cell, Value<T> input, std::span<co
   return {stack(outputs), state};
 }
 
+template <class T>
+BidirectionalResult<T> unroll_bidirectional(const CellFunction<T>& forward, const CellFunction<T>& backward,
+                                            Value<T> input, std::span<const int64_t> lengths,
+                                            std::vector<Value<T>> forward_initial,
+                                            std::vector<Value<T>> backward_initial) {
+  const UnrollResult<T> fw = unroll(forward, input, lengths, std::move(forward_initial));
+  const std::vector<int64_t> lens(lengths.begin(), lengths.end());
+  const UnrollResult<T> bw = unroll(backward, reverse_sequences(input, lens), lengths, std::move(backward_initial));
+  return {concat<T>({fw.output, reverse_sequences(bw.output, lens)}), fw.final_state, bw.final_state};
+}
+
 template UnrollResult<float> unroll<float>(const CellFunction<float>&, Value<float>, std::span<const int64_t>,
                                            std::vector<Value<float>>);
 template UnrollResult<double> unroll<double>(const CellFunction<double>&, Value<double>, std::span<const int64_t>,
                                              std::vector<Value<double>>);
 
+}  // namespace rnnkit
+
+namespace rnnkit {
+template BidirectionalResult<float> unroll_bidirectional<float>(const CellFunction<float>&, const CellFunction<float>&,
+                                                                Value<float>, std::span<const int64_t>,
+                                                                std::vector<Value<float>>, std::vector<Value<float>>);
+template BidirectionalResult<double> unroll_bidirectional<double>(const CellFunction<double>&,
+                                                                  const CellFunction<double>&, Value<double>,
+                                                                  std::span<const int64_t>, std::vector<Value<double>>,
+                                                                  std::vector<Value<double>>);
 }  // namespace rnnkit

@@ -106,6 +106,8 @@ TEST(AutogradOps, ShapeOps) {
   check_gradients("take", {a}, [](auto& v) { return take(v[0], 1); });
   check_gradients("stack", {random_tensor({3, 2}, "p"), random_tensor({3, 2}, "q")},
                   [](auto& v) { return stack<double>({v[1], v[0], v[1]}); });
+  check_gradients("reverse_sequences", {random_tensor({4, 3, 2}, "seq")},
+                  [](auto& v) { return reverse_sequences(v[0], {4, 1, 3}); });
   check_gradients("sum", {a}, [](auto& v) { return sum(v[0]); });
   check_gradients("mean", {a}, [](auto& v) { return mean(v[0]); });
 }

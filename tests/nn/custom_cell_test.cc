@@ -28,6 +28,50 @@ double max_diff(TensorView<const double> a, TensorView<const double> b) {
   return worst;
 }
 
+// The fused direction `fused_prefix` ("rnn/l0/fw/") into the per-gate cell under
+// `cell_prefix` ("LSTMcell/"): gate g's block of W_ih [4H, I] transposed is wx [I, H].
+void load_fused_into_cell(VariableStore& fused, const std::string& fused_prefix, VariableStore& custom,
+                          const std::string& cell_prefix) {
+  const auto w_ih = fused.value<double>(fused.at(fused_prefix + "weight_ih"));
+  const auto w_hh = fused.value<double>(fused.at(fused_prefix + "weight_hh"));
+  const auto b_ih = fused.value<double>(fused.at(fused_prefix + "bias_ih"));
+  const auto b_hh = fused.value<double>(fused.at(fused_prefix + "bias_hh"));
+  for (int64_t gate = 0; gate < 4; ++gate) {
+    const std::string scope = cell_prefix + per_gate_lstm::kGates[static_cast<std::size_t>(gate)] + "/";
+    auto wx = custom.value<double>(custom.at(scope + "wx"));
+    auto wt = custom.value<double>(custom.at(scope + "wt"));
+    auto bi = custom.value<double>(custom.at(scope + "bi"));
+    for (int64_t j = 0; j < kH; ++j) {
+      for (int64_t i = 0; i < kI; ++i) wx[i * kH + j] = w_ih[(gate * kH + j) * kI + i];
+      for (int64_t i = 0; i < kH; ++i) wt[i * kH + j] = w_hh[(gate * kH + j) * kH + i];
+      bi[j] = b_ih[gate * kH + j] + b_hh[gate * kH + j];
+    }
+  }
+}
+
+// The largest difference between the fused direction's parameter gradients and the cell's.
+double max_gradient_difference(VariableStore& fused, const std::string& fused_prefix, VariableStore& custom,
+                               const std::string& cell_prefix) {
+  const auto dw_ih = fused.grad<double>(fused.at(fused_prefix + "weight_ih"));
+  const auto dw_hh = fused.grad<double>(fused.at(fused_prefix + "weight_hh"));
+  const auto db_ih = fused.grad<double>(fused.at(fused_prefix + "bias_ih"));
+  const auto db_hh = fused.grad<double>(fused.at(fused_prefix + "bias_hh"));
+  double worst = 0;
+  for (int64_t gate = 0; gate < 4; ++gate) {
+    const std::string scope = cell_prefix + per_gate_lstm::kGates[static_cast<std::size_t>(gate)] + "/";
+    const auto dwx = custom.grad<double>(custom.at(scope + "wx"));
+    const auto dwt = custom.grad<double>(custom.at(scope + "wt"));
+    const auto dbi = custom.grad<double>(custom.at(scope + "bi"));
+    for (int64_t j = 0; j < kH; ++j) {
+      for (int64_t i = 0; i < kI; ++i) worst = std::max(worst, std::abs(dwx[i * kH + j] - dw_ih[(gate * kH + j) * kI + i]));
+      for (int64_t i = 0; i < kH; ++i) worst = std::max(worst, std::abs(dwt[i * kH + j] - dw_hh[(gate * kH + j) * kH + i]));
+      worst = std::max(worst, std::abs(dbi[j] - db_ih[gate * kH + j]));
+      worst = std::max(worst, std::abs(db_ih[gate * kH + j] - db_hh[gate * kH + j]));  // b_ih and b_hh get the same
+    }
+  }
+  return worst;
+}
+
 TEST(CustomCell, PerGateLstmEqualsTheFusedLayerInOutputsAndGradients) {
   const RecurrentSpec spec{CellKind::lstm, kI, kH, 1, false, 0};
   VariableStore fused_store(3, DType::f64);
@@ -60,22 +104,7 @@ TEST(CustomCell, PerGateLstmEqualsTheFusedLayerInOutputsAndGradients) {
     return std::make_tuple(u, loss, xi, h0i, c0i);
   };
   run();  // creates the cell's variables
-  // Load the fused weights: gate g's block of W_ih [4H, I] transposed is wx [I, H].
-  const auto w_ih = fused_store.value<double>(fused_store.at("rnn/l0/fw/weight_ih"));
-  const auto w_hh = fused_store.value<double>(fused_store.at("rnn/l0/fw/weight_hh"));
-  const auto b_ih = fused_store.value<double>(fused_store.at("rnn/l0/fw/bias_ih"));
-  const auto b_hh = fused_store.value<double>(fused_store.at("rnn/l0/fw/bias_hh"));
-  for (int64_t gate = 0; gate < 4; ++gate) {
-    const std::string scope = std::string("LSTMcell/") + per_gate_lstm::kGates[static_cast<std::size_t>(gate)] + "/";
-    auto wx = custom_store.value<double>(custom_store.at(scope + "wx"));
-    auto wt = custom_store.value<double>(custom_store.at(scope + "wt"));
-    auto bi = custom_store.value<double>(custom_store.at(scope + "bi"));
-    for (int64_t j = 0; j < kH; ++j) {
-      for (int64_t i = 0; i < kI; ++i) wx[i * kH + j] = w_ih[(gate * kH + j) * kI + i];
-      for (int64_t i = 0; i < kH; ++i) wt[i * kH + j] = w_hh[(gate * kH + j) * kH + i];
-      bi[j] = b_ih[gate * kH + j] + b_hh[gate * kH + j];
-    }
-  }
+  load_fused_into_cell(fused_store, "rnn/l0/fw/", custom_store, "LSTMcell/");
   auto [u, loss, xi, h0i, c0i] = run();
   custom_store.zero_grad();
   tape.backward(loss);
@@ -87,24 +116,53 @@ TEST(CustomCell, PerGateLstmEqualsTheFusedLayerInOutputsAndGradients) {
   EXPECT_LT(max_diff(xi.grad(), g.d_input.view()), kTol);
   EXPECT_LT(max_diff(h0i.grad(), g.d_h0.view().reshaped({kB, kH})), kTol);
   EXPECT_LT(max_diff(c0i.grad(), g.d_c0.view().reshaped({kB, kH})), kTol);
-  const auto dw_ih = fused_store.grad<double>(fused_store.at("rnn/l0/fw/weight_ih"));
-  const auto dw_hh = fused_store.grad<double>(fused_store.at("rnn/l0/fw/weight_hh"));
-  const auto db_ih = fused_store.grad<double>(fused_store.at("rnn/l0/fw/bias_ih"));
-  const auto db_hh = fused_store.grad<double>(fused_store.at("rnn/l0/fw/bias_hh"));
-  double worst = 0;
-  for (int64_t gate = 0; gate < 4; ++gate) {
-    const std::string scope = std::string("LSTMcell/") + per_gate_lstm::kGates[static_cast<std::size_t>(gate)] + "/";
-    const auto dwx = custom_store.grad<double>(custom_store.at(scope + "wx"));
-    const auto dwt = custom_store.grad<double>(custom_store.at(scope + "wt"));
-    const auto dbi = custom_store.grad<double>(custom_store.at(scope + "bi"));
-    for (int64_t j = 0; j < kH; ++j) {
-      for (int64_t i = 0; i < kI; ++i) worst = std::max(worst, std::abs(dwx[i * kH + j] - dw_ih[(gate * kH + j) * kI + i]));
-      for (int64_t i = 0; i < kH; ++i) worst = std::max(worst, std::abs(dwt[i * kH + j] - dw_hh[(gate * kH + j) * kH + i]));
-      worst = std::max(worst, std::abs(dbi[j] - db_ih[gate * kH + j]));
-      worst = std::max(worst, std::abs(db_ih[gate * kH + j] - db_hh[gate * kH + j]));  // b_ih and b_hh get the same
-    }
+  EXPECT_LT(max_gradient_difference(fused_store, "rnn/l0/fw/", custom_store, "LSTMcell/"), kTol);
+}
+
+TEST(CustomCell, BidirectionalPerGateLstmEqualsTheFusedBidirectionalLayer) {
+  const RecurrentSpec spec{CellKind::lstm, kI, kH, 1, true, 0};
+  VariableStore fused_store(3, DType::f64);
+  {
+    auto scope = fused_store.scope("rnn");
+    RecurrentInitChoice choice;
+    choice.kernel = choice.recurrent = choice.bias = choice.bias_hh = parse_initializer("normal(0, 0.5)");
+    create_recurrent_variables(fused_store, spec, choice);
   }
-  EXPECT_LT(worst, kTol);
+  const Tensor<double> x = random_tensor({kT, kB, kI}, "x"), r_out = random_tensor({kT, kB, 2 * kH}, "r_out");
+  const std::vector<int64_t> lengths = {6, 2, 5, 1};
+  RecurrentLayer<double> fused(fused_store, "rnn", spec);
+  const RecurrentResult<double> y = fused.forward(x.view(), lengths);
+  fused_store.zero_grad();
+  const RecurrentGradients<double> g = fused.backward(r_out.view());
+
+  VariableStore custom_store(4, DType::f64);
+  Tape<double> tape(custom_store);
+  auto in_scope = [&](const char* name) -> CellFunction<double> {  // one cell per direction, own weights
+    return [&custom_store, &tape, name](Value<double> xt, const std::vector<Value<double>>& state) {
+      auto scope = custom_store.scope(name, {.reuse = Reuse::automatic});
+      return per_gate_lstm::cell(tape, kI, kH)(xt, state);
+    };
+  };
+  const Tensor<double> zeros({kB, kH});
+  auto run = [&] {
+    tape.clear();
+    Value<double> xi = tape.input(x.view(), true);
+    auto init = [&] { return std::vector<Value<double>>{tape.input(zeros.view()), tape.input(zeros.view())}; };
+    BidirectionalResult<double> u = unroll_bidirectional(in_scope("fw"), in_scope("bw"), xi, lengths, init(), init());
+    return std::make_tuple(u, sum(mul(u.output, tape.input(r_out.view()))), xi);
+  };
+  run();  // creates the variables
+  load_fused_into_cell(fused_store, "rnn/l0/fw/", custom_store, "fw/LSTMcell/");
+  load_fused_into_cell(fused_store, "rnn/l0/bw/", custom_store, "bw/LSTMcell/");
+  auto [u, loss, xi] = run();
+  custom_store.zero_grad();
+  tape.backward(loss);
+  constexpr double kTol = 1e-12;
+  EXPECT_LT(max_diff(u.output.value(), y.output.view()), kTol);
+  EXPECT_LT(max_diff(u.backward_state[0].value(), y.h_n.view().rows(1, 1).reshaped({kB, kH})), kTol);
+  EXPECT_LT(max_diff(xi.grad(), g.d_input.view()), kTol);
+  EXPECT_LT(max_gradient_difference(fused_store, "rnn/l0/fw/", custom_store, "fw/LSTMcell/"), kTol);
+  EXPECT_LT(max_gradient_difference(fused_store, "rnn/l0/bw/", custom_store, "bw/LSTMcell/"), kTol);
 }
 
 // Tape memory for the per-gate cell, B=4, I=8, H=16, float32. Stated bound: at most 64

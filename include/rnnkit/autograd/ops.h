@@ -37,6 +37,10 @@ template <class T> std::vector<Value<T>> split(Value<T> a, const std::vector<int
 template <class T> Value<T> take(Value<T> a, int64_t index);
 // Values of one shape stacked along a new first dimension: n x [...] -> [n, ...].
 template <class T> Value<T> stack(const std::vector<Value<T>>& parts);
+// Each sequence reversed within its length: a [T, B, F] -> y[t, b] = a[len_b - 1 - t, b]
+// for t < len_b, zero after (lengths: B values in [1, T]; empty: all T). Its own inverse on
+// the valid steps; da is dy put back through the same permutation.
+template <class T> Value<T> reverse_sequences(Value<T> a, const std::vector<int64_t>& lengths);
 // Sum and mean of all elements: a single-element value of shape [].
 template <class T> Value<T> sum(Value<T> a);
 template <class T> Value<T> mean(Value<T> a);

@@ -36,4 +36,22 @@ template <class T>
 UnrollResult<T> unroll(const CellFunction<T>& cell, Value<T> input, std::span<const int64_t> lengths,
                        std::vector<Value<T>> initial_state);
 
+// Any cell made bidirectional: `forward` runs over the sequences, `backward` over each
+// sequence reversed within its length (reverse_sequences), and its outputs are put back in
+// time order, so output [T, B, H_fw + H_bw] holds both directions' h_t for the same t, as
+// the fused layer's bidirectional output does. Use two cells on different scopes for two
+// sets of weights (or one cell twice to share them).
+template <class T>
+struct BidirectionalResult {
+  Value<T> output;                        // [T, B, H_fw + H_bw], zero past each length
+  std::vector<Value<T>> forward_state;    // final states
+  std::vector<Value<T>> backward_state;
+};
+
+template <class T>
+BidirectionalResult<T> unroll_bidirectional(const CellFunction<T>& forward, const CellFunction<T>& backward,
+                                            Value<T> input, std::span<const int64_t> lengths,
+                                            std::vector<Value<T>> forward_initial,
+                                            std::vector<Value<T>> backward_initial);
+
 }  // namespace rnnkit
