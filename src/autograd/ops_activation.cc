@@ -7,6 +7,17 @@
 namespace rnnkit {
 
 
+// A unary elementwise op: y[i] = f(a[i]), recorded with its backward.
+template <class T, class F>
+static Value<T> elementwise(Value<T> a, typename Tape<T>::BackwardFn backward, F f) {
+  Tape<T>& tape = *a.tape;
+  Value<T> y = tape.record(a.shape(), backward, {a.id, -1, -1});
+  const T* av = tape.node(a.id).value;
+  T* out = tape.node(y.id).value;
+  for (int64_t i = 0; i < shape_numel(a.shape()); ++i) out[i] = f(av[i]);
+  return y;
+}
+
 // --- sigmoid: y = 1 / (1 + exp(-a)); da += dy y (1 - y) ---
 template <class T>
 static void sigmoid_backward(Tape<T>& tape, int32_t id) {
@@ -17,12 +28,7 @@ static void sigmoid_backward(Tape<T>& tape, int32_t id) {
 
 template <class T>
 Value<T> sigmoid(Value<T> a) {
-  Tape<T>& tape = *a.tape;
-  Value<T> y = tape.record(a.shape(), sigmoid_backward<T>, {a.id, -1, -1});
-  const T* av = tape.node(a.id).value;
-  T* out = tape.node(y.id).value;
-  for (int64_t i = 0; i < shape_numel(a.shape()); ++i) out[i] = T(1) / (T(1) + std::exp(-av[i]));
-  return y;
+  return elementwise(a, sigmoid_backward<T>, [](T x) { return T(1) / (T(1) + std::exp(-x)); });
 }
 
 // --- tanh: y = tanh(a); da += dy (1 - y^2) ---
@@ -35,12 +41,7 @@ static void tanh_backward(Tape<T>& tape, int32_t id) {
 
 template <class T>
 Value<T> tanh(Value<T> a) {
-  Tape<T>& tape = *a.tape;
-  Value<T> y = tape.record(a.shape(), tanh_backward<T>, {a.id, -1, -1});
-  const T* av = tape.node(a.id).value;
-  T* out = tape.node(y.id).value;
-  for (int64_t i = 0; i < shape_numel(a.shape()); ++i) out[i] = std::tanh(av[i]);
-  return y;
+  return elementwise(a, tanh_backward<T>, [](T x) { return std::tanh(x); });
 }
 
 // --- relu: y = max(a, 0); da += dy [a > 0] (= [y > 0]) ---
@@ -53,12 +54,7 @@ static void relu_backward(Tape<T>& tape, int32_t id) {
 
 template <class T>
 Value<T> relu(Value<T> a) {
-  Tape<T>& tape = *a.tape;
-  Value<T> y = tape.record(a.shape(), relu_backward<T>, {a.id, -1, -1});
-  const T* av = tape.node(a.id).value;
-  T* out = tape.node(y.id).value;
-  for (int64_t i = 0; i < shape_numel(a.shape()); ++i) out[i] = av[i] > T(0) ? av[i] : T(0);
-  return y;
+  return elementwise(a, relu_backward<T>, [](T x) { return x > T(0) ? x : T(0); });
 }
 
 // --- dropout: y = a * m, m kept in the tape's scratch (node.extra) ---

@@ -28,6 +28,16 @@ double max_diff(TensorView<const double> a, TensorView<const double> b) {
   return worst;
 }
 
+// A fused LSTM store under "rnn" with every weight and bias from N(0, 0.5).
+VariableStore make_fused_store(const RecurrentSpec& spec) {
+  VariableStore store(3, DType::f64);
+  auto scope = store.scope("rnn");
+  RecurrentInitChoice choice;
+  choice.kernel = choice.recurrent = choice.bias = choice.bias_hh = parse_initializer("normal(0, 0.5)");
+  create_recurrent_variables(store, spec, choice);
+  return store;
+}
+
 // The fused direction `fused_prefix` ("rnn/l0/fw/") into the per-gate cell under
 // `cell_prefix` ("LSTMcell/"): gate g's block of W_ih [4H, I] transposed is wx [I, H].
 void load_fused_into_cell(VariableStore& fused, const std::string& fused_prefix, VariableStore& custom,
@@ -74,13 +84,7 @@ double max_gradient_difference(VariableStore& fused, const std::string& fused_pr
 
 TEST(CustomCell, PerGateLstmEqualsTheFusedLayerInOutputsAndGradients) {
   const RecurrentSpec spec{CellKind::lstm, kI, kH, 1, false, 0};
-  VariableStore fused_store(3, DType::f64);
-  {
-    auto scope = fused_store.scope("rnn");
-    RecurrentInitChoice choice;
-    choice.kernel = choice.recurrent = choice.bias = choice.bias_hh = parse_initializer("normal(0, 0.5)");
-    create_recurrent_variables(fused_store, spec, choice);
-  }
+  VariableStore fused_store = make_fused_store(spec);
   const Tensor<double> x = random_tensor({kT, kB, kI}, "x"), h0 = random_tensor({1, kB, kH}, "h0"),
                        c0 = random_tensor({1, kB, kH}, "c0"), r_out = random_tensor({kT, kB, kH}, "r_out"),
                        r_h = random_tensor({1, kB, kH}, "r_h"), r_c = random_tensor({1, kB, kH}, "r_c");
@@ -121,13 +125,7 @@ TEST(CustomCell, PerGateLstmEqualsTheFusedLayerInOutputsAndGradients) {
 
 TEST(CustomCell, BidirectionalPerGateLstmEqualsTheFusedBidirectionalLayer) {
   const RecurrentSpec spec{CellKind::lstm, kI, kH, 1, true, 0};
-  VariableStore fused_store(3, DType::f64);
-  {
-    auto scope = fused_store.scope("rnn");
-    RecurrentInitChoice choice;
-    choice.kernel = choice.recurrent = choice.bias = choice.bias_hh = parse_initializer("normal(0, 0.5)");
-    create_recurrent_variables(fused_store, spec, choice);
-  }
+  VariableStore fused_store = make_fused_store(spec);
   const Tensor<double> x = random_tensor({kT, kB, kI}, "x"), r_out = random_tensor({kT, kB, 2 * kH}, "r_out");
   const std::vector<int64_t> lengths = {6, 2, 5, 1};
   RecurrentLayer<double> fused(fused_store, "rnn", spec);
