@@ -41,5 +41,6 @@
 #include "rnnkit/train/rmsprop.h"
 #include "rnnkit/train/adagrad.h"
 #include "rnnkit/train/clip.h"
+#include "rnnkit/train/schedule.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"
