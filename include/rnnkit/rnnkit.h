@@ -42,5 +42,6 @@
 #include "rnnkit/train/adagrad.h"
 #include "rnnkit/train/clip.h"
 #include "rnnkit/train/schedule.h"
+#include "rnnkit/tasks/adding.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"
