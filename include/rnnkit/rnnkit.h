@@ -43,5 +43,6 @@
 #include "rnnkit/train/clip.h"
 #include "rnnkit/train/schedule.h"
 #include "rnnkit/tasks/adding.h"
+#include "rnnkit/tasks/copy_memory.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"
