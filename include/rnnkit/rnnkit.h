@@ -44,5 +44,6 @@
 #include "rnnkit/train/schedule.h"
 #include "rnnkit/tasks/adding.h"
 #include "rnnkit/tasks/copy_memory.h"
+#include "rnnkit/tasks/ends_parity.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"
