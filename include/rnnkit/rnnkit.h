@@ -45,5 +45,6 @@
 #include "rnnkit/tasks/adding.h"
 #include "rnnkit/tasks/copy_memory.h"
 #include "rnnkit/tasks/ends_parity.h"
+#include "rnnkit/tasks/char_corpus.h"
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/analysis/inspect.h"

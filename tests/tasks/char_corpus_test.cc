@@ -1,0 +1,64 @@
+// Character corpora: UTF-8 decoding (and its errors, with byte offsets), the vocabulary,
+// batches of next-character targets, the unigram baseline, the built-in text.
+#include "rnnkit/tasks/char_corpus.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "test_support.h"
+
+namespace rnnkit {
+namespace {
+
+TEST(CharCorpus, DecodesUtf8IntoASortedVocabulary) {
+  const CharCorpus c = CharCorpus::from_text("aé€😀a", "mixed");
+  ASSERT_EQ(c.vocabulary(), 4);
+  EXPECT_EQ(c.symbols()[0], U'a');
+  EXPECT_EQ(c.symbols()[3], U'\U0001F600');
+  EXPECT_EQ(c.ids(), (std::vector<int32_t>{0, 1, 2, 3, 0}));
+  EXPECT_EQ(c.decode({3, 2, 1, 0}), "😀€éa");
+  // p(a) = 2/5, the others 1/5 each.
+  EXPECT_NEAR(c.unigram_bits_per_char(), -(0.4 * std::log2(0.4) + 3 * 0.2 * std::log2(0.2)), 1e-12);
+}
+
+TEST(CharCorpus, InvalidUtf8IsNamedWithItsOffset) {
+  EXPECT_NE(test::error_of([] { CharCorpus::from_text("ab\xff", "t"); }).find("lead byte 0xFF at byte offset 2"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] { CharCorpus::from_text("ab\xc3", "t"); }).find("truncated UTF-8 sequence at byte offset 2"),
+            std::string::npos);
+  EXPECT_NE(test::error_of([] { CharCorpus::from_text("a\xc0\xaf", "t"); }).find("overlong"), std::string::npos);
+  EXPECT_NE(test::error_of([] { CharCorpus::from_text("\xed\xa0\x80z", "t"); }).find("surrogate"), std::string::npos);
+  EXPECT_NE(test::error_of([] { CharCorpus::from_text("a", "t"); }).find("expected at least 2"), std::string::npos);
+}
+
+TEST(CharCorpus, BatchTargetsAreTheNextCharacters) {
+  const CharCorpus c = CharCorpus::from_text("abcdefghijklmnopqrstuvwxyz", "alphabet");
+  RandomStream random(1, "batch");
+  const CharBatch b = c.batch(5, 3, random);
+  for (int64_t row = 0; row < 3; ++row) {
+    for (int64_t t = 0; t < 5; ++t) {
+      const int64_t in = b.input[static_cast<std::size_t>(t * 3 + row)];
+      EXPECT_EQ(b.target[static_cast<std::size_t>(t * 3 + row)], in + 1);  // consecutive letters
+      if (t > 0) {
+        EXPECT_EQ(in, b.input[static_cast<std::size_t>((t - 1) * 3 + row)] + 1);
+      }
+    }
+  }
+  EXPECT_NE(test::error_of([&] { c.batch(26, 1, random); }).find("needs T, B >= 1 and at least T + 1 characters"),
+            std::string::npos);
+}
+
+TEST(CharCorpus, TheBuiltinTextIsDeterministicEnglishLikeProse) {
+  const CharCorpus a = CharCorpus::builtin(20000), b = CharCorpus::builtin(20000);
+  EXPECT_EQ(a.ids(), b.ids());
+  EXPECT_GE(a.size(), 20000);
+  EXPECT_LT(a.vocabulary(), 40);
+  const std::string start = a.decode(std::vector<int64_t>(a.ids().begin(), a.ids().begin() + 40));
+  EXPECT_TRUE(std::isupper(static_cast<unsigned char>(start[0]))) << start;
+  EXPECT_GT(a.unigram_bits_per_char(), 3.0);  // letters, spaces and punctuation
+  EXPECT_LT(a.unigram_bits_per_char(), 4.5);
+}
+
+}  // namespace
+}  // namespace rnnkit
