@@ -1,10 +1,10 @@
 // The recurrent layer as a tape node; see recurrent_op.h.
 //
-// Recorded as three nodes: output (k), h_n (k+1), c_n (k+2, LSTM). Only the output node
-// has a backward; it runs after every consumer of all three (they were recorded later),
+// Recorded as output (k), h_n (k+1) and, for an LSTM, c_n (k+2). Only the output node
+// has a backward; it runs after every consumer of them (they were recorded later),
 // reads the gradients of h_n and c_n from their nodes and calls the layer's backward.
 // Its own gradient is allocated at record time so that it runs even when only h_n is used.
-// extra[0] = the layer; ints = {forward count at record, lengths given}.
+// extra[0] = the layer; ints = {forward count at record, c_n's id or -1}.
 #include "rnnkit/autograd/recurrent_op.h"
 
 #include "rnnkit/core/error.h"
@@ -33,9 +33,9 @@ void recurrent_backward(Tape<T>& tape, int32_t id) {
                 " layer object was run again after being recorded; record one layer object per use "
                 "(objects on the same scope share their variables)");
   }
-  const bool lstm = layer.spec().cell == CellKind::lstm;
+  const auto c_n = static_cast<int32_t>(n.ints[1]);
   const TensorView<const T> d_h = grad_or_empty<T>(tape.node(id + 1));
-  const TensorView<const T> d_c = lstm ? grad_or_empty<T>(tape.node(id + 2)) : TensorView<const T>();
+  const TensorView<const T> d_c = c_n >= 0 ? grad_or_empty<T>(tape.node(c_n)) : TensorView<const T>();
   const RecurrentGradients<T> g = layer.backward(TensorView<const T>(n.grad, n.shape), d_h, d_c);
   add_into(tape, n.inputs[0], g.d_input);
   add_into(tape, n.inputs[1], g.d_h0);
@@ -71,12 +71,10 @@ RecurrentValues<T> recurrent(RecurrentLayer<T>& layer, Value<T> input, std::span
     out.c_n = tape.record(y.c_n.shape(), nullptr, {-1, -1, -1});
     tape.node(out.c_n.id).requires_grad = true;
     copy_into(out.c_n, y.c_n);
-  } else {
-    tape.record({}, nullptr, {-1, -1, -1});  // keeps c_n's slot (k+2) so backward's layout is fixed
   }
   auto& node = tape.node(out.output.id);
   node.extra[0] = &layer;
-  node.ints = {static_cast<int64_t>(layer.forward_count()), lengths.empty() ? 0 : 1};
+  node.ints = {static_cast<int64_t>(layer.forward_count()), out.c_n.valid() ? out.c_n.id : -1};
   tape.grad_for(out.output.id);  // see the file comment
   return out;
 }

@@ -127,7 +127,9 @@ RecurrentSpec infer_pytorch_recurrent_spec(const SafetensorsFile& file, const Py
                 " (only nn.RNN has tanh or relu)");
   }
   spec.validate();
-  // Every parameter the architecture has, with its shape; nothing else.
+  // Every parameter the architecture has, with its shape. Nothing else can be present:
+  // L, D and the projection were taken from the names themselves, so every parsed name
+  // (kind, layer < L, reverse only if D = 2, weight_hr only if projecting) is expected.
   const std::vector<RecurrentParameter> expected = recurrent_parameters(spec);
   for (const RecurrentParameter& p : expected) {
     const std::string name = pytorch_parameter_name(p.kind, p.layer, p.reverse);
@@ -141,15 +143,6 @@ RecurrentSpec infer_pytorch_recurrent_spec(const SafetensorsFile& file, const Py
     }
     if (e.dtype != "F32" && e.dtype != "F64" && e.dtype != "F16" && e.dtype != "BF16") {
       throw Error(ctx + ": '" + options.prefix + name + "' has dtype " + e.dtype + ", expected a floating-point type");
-    }
-  }
-  if (params.size() != expected.size()) {  // e.g. weight_ih_l2 without the rest of layer 2 is caught above
-    for (const auto& [name, entry] : params) {
-      const ParsedName p = *parse_pytorch_name(name);
-      const bool known = std::any_of(expected.begin(), expected.end(), [&](const RecurrentParameter& q) {
-        return q.kind == p.kind && q.layer == p.layer && q.reverse == p.reverse;
-      });
-      if (!known) throw Error(ctx + ": unexpected tensor '" + options.prefix + name + "' for this architecture");
     }
   }
   return spec;

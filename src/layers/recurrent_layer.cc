@@ -87,6 +87,16 @@ BidirectionalMerge parse_merge(const std::string& name) {
   throw Error("unknown bidirectional merge '" + name + "'; expected one of concat, sum, mul, ave");
 }
 
+void check_recurrent_options(const RecurrentSpec& spec, const RecurrentLayerOptions& options) {
+  if (options.merge != BidirectionalMerge::concat && !spec.bidirectional) {
+    throw Error(std::string("merge '") + merge_name(options.merge) +
+                "' needs a bidirectional layer; this one has one direction");
+  }
+  if (!(options.dropout >= 0.0 && options.dropout < 1.0)) {
+    throw Error("dropout is " + std::to_string(options.dropout) + ", expected a value in [0, 1)");
+  }
+}
+
 template <class T>
 struct RecurrentLayer<T>::Workspace {
   int64_t steps = -1, batch = -1;
@@ -112,12 +122,10 @@ RecurrentLayer<T>::RecurrentLayer(VariableStore& store, std::string scope, Recur
       dropout_stream_(std::make_unique<RandomStream>(store.seed(), dropout_stream_name(scope_))),
       work_(std::make_unique<Workspace>()) {
   spec_.validate();
-  if (options_.merge != BidirectionalMerge::concat && !spec_.bidirectional) {
-    throw Error(layer_error(spec_, std::string("merge '") + merge_name(options_.merge) +
-                                       "' needs a bidirectional layer; this one has one direction"));
-  }
-  if (!(options_.dropout >= 0.0 && options_.dropout < 1.0)) {
-    throw Error(layer_error(spec_, "dropout is " + std::to_string(options_.dropout) + ", expected a value in [0, 1)"));
+  try {
+    check_recurrent_options(spec_, options_);
+  } catch (const Error& e) {
+    throw Error(layer_error(spec_, e.what()));
   }
   if (store.dtype() != DTypeOf<T>::value) {
     throw Error(layer_error(spec_, std::string("the store holds ") + dtype_name(store.dtype()) +

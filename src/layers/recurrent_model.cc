@@ -45,12 +45,12 @@ RecurrentModel load_recurrent_model(const std::string& path, std::optional<DType
     throw Error(where + ": the layer must have type \"recurrent\", a scope and a spec, found " + layer.dump());
   }
   const std::string scope = layer["scope"].get<std::string>();
+  const RecurrentSpec spec = RecurrentSpec::from_json(layer["spec"].dump());
   if (!dtype) {
-    const std::string first = scope + "/" + recurrent_parameters(RecurrentSpec::from_json(layer["spec"].dump()))[0].name;
-    const SafetensorsEntry* e = file.find(first);
+    const SafetensorsEntry* e = file.find(scope + "/" + recurrent_parameters(spec)[0].name);
     dtype = e != nullptr && e->dtype == "F64" ? DType::f64 : DType::f32;
   }
-  RecurrentModel out{VariableStore(0, *dtype), scope, RecurrentSpec::from_json(layer["spec"].dump()), {}};
+  RecurrentModel out{VariableStore(0, *dtype), scope, spec, {}};
   const std::string reset = layer.value("gru_reset", "after");
   if (reset != "after" && reset != "before") {
     throw Error(where + ": gru_reset must be \"after\" or \"before\", found \"" + reset + "\"");
@@ -59,16 +59,11 @@ RecurrentModel load_recurrent_model(const std::string& path, std::optional<DType
   try {
     out.options.merge = parse_merge(layer.value("merge", "concat"));
     out.options.dropout = layer.value("dropout", 0.0);
+    check_recurrent_options(out.spec, out.options);
   } catch (const nlohmann::json::exception& e) {
     throw Error(where + ": merge must be a string and dropout a number: " + e.what());
   } catch (const Error& e) {
     throw Error(where + ": " + e.what());
-  }
-  if (out.options.merge != BidirectionalMerge::concat && !out.spec.bidirectional) {
-    throw Error(where + ": merge \"" + merge_name(out.options.merge) + "\" needs a bidirectional layer");
-  }
-  if (!(out.options.dropout >= 0.0 && out.options.dropout < 1.0)) {
-    throw Error(where + ": dropout is " + std::to_string(out.options.dropout) + ", expected a value in [0, 1)");
   }
   {
     auto guard = out.store.scope(out.scope);

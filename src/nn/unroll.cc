@@ -35,7 +35,12 @@ UnrollResult<T> unroll(const CellFunction<T>& cell, Value<T> input, std::span<co
   }
   const int64_t shortest = lengths.empty() ? steps : *std::min_element(lengths.begin(), lengths.end());
   std::vector<Value<T>> state = std::move(initial_state), outputs;
-  Tensor<T> mask, keep;  // per step, reused: [B, F] 1/0 and 1 - that
+  // Per state value, allocated once and refilled each step: [B, F] of 1/0 and of 1 - that.
+  std::vector<Tensor<T>> masks, keeps;
+  for (const Value<T>& s : state) {
+    masks.emplace_back(s.shape());
+    keeps.emplace_back(s.shape());
+  }
   for (int64_t t = 0; t < steps; ++t) {
     std::vector<Value<T>> next = cell(take(input, t), state);
     if (next.size() != state.size()) {
@@ -53,8 +58,8 @@ UnrollResult<T> unroll(const CellFunction<T>& cell, Value<T> input, std::span<co
     if (t >= shortest) {  // some sequences have ended: they keep their state, output zero
       for (std::size_t k = 0; k < next.size(); ++k) {
         const int64_t width = next[k].shape()[1];
-        mask = Tensor<T>({batch, width});
-        keep = Tensor<T>({batch, width});
+        Tensor<T>& mask = masks[k];
+        Tensor<T>& keep = keeps[k];
         for (int64_t b = 0; b < batch; ++b) {
           const T on = t < lengths[static_cast<std::size_t>(b)] ? T(1) : T(0);
           std::fill(mask.data() + b * width, mask.data() + (b + 1) * width, on);

@@ -57,6 +57,10 @@ struct RecurrentLayerOptions {
   double dropout = 0.0;  // in [0, 1): between layers, while training
 };
 
+// Throws Error if the options do not fit the spec: a merge other than concat on one
+// direction, dropout outside [0, 1).
+void check_recurrent_options(const RecurrentSpec& spec, const RecurrentLayerOptions& options);
+
 template <class T>
 struct RecurrentResult {
   Tensor<T> output;  // [T, B, D*R] ([B, T, D*R] with batch_first)
