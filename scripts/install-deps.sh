@@ -10,6 +10,7 @@ packages=(
   libdnnl-dev              # oneDNN: float GEMMs
   nlohmann-json3-dev       # JSON for safetensors headers and metadata
   libcli11-dev             # the rnnkit command line
+  libtomlplusplus-dev      # run configurations (TOML)
   libgtest-dev             # unit tests
   libbenchmark-dev         # bench/ (built with the tests; run by hand, never timed in CI)
   clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target

@@ -38,7 +38,13 @@ InspectReport inspect_checkpoint(const SafetensorsFile& file) {
   const std::map<std::string, StoredVariableInfo> info = stored_variable_info(file);
   // Rows in the file's data order: the order the writer chose (for rnnkit, creation order).
   std::vector<const SafetensorsEntry*> ordered;
-  for (const SafetensorsEntry& entry : file.entries()) ordered.push_back(&entry);
+  for (const SafetensorsEntry& entry : file.entries()) {
+    if (is_state_tensor_name(entry.name)) {
+      ++report.state_tensors;
+    } else {
+      ordered.push_back(&entry);
+    }
+  }
   std::stable_sort(ordered.begin(), ordered.end(),
                    [](const SafetensorsEntry* a, const SafetensorsEntry* b) { return a->begin < b->begin; });
   for (const SafetensorsEntry* entry_ptr : ordered) {

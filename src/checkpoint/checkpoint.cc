@@ -65,6 +65,12 @@ void save_checkpoint(const VariableStore& store, const std::string& path, const 
     tensors.push_back(store.dtype() == DType::f32 ? safetensors_tensor(v.name, store.value<float>(v))
                                                   : safetensors_tensor(v.name, store.value<double>(v)));
   }
+  for (const SafetensorsTensor& t : options.state_tensors) {
+    if (!is_state_tensor_name(t.name)) {
+      throw Error("save '" + path + "': state tensor '" + t.name + "' must have a name beginning with '@'");
+    }
+    tensors.push_back(t);
+  }
   std::map<std::string, std::string> metadata = options.extra_metadata;
   metadata["format"] = "rnnkit";
   metadata["rnnkit.version"] = kVersion;
@@ -92,6 +98,7 @@ RestoreReport restore_checkpoint(VariableStore& store, const SafetensorsFile& fi
   std::map<std::string, const SafetensorsEntry*> source_of;  // store name -> checkpoint entry
   std::map<std::string, std::string> claimed_by;
   for (const SafetensorsEntry& entry : file.entries()) {
+    if (is_state_tensor_name(entry.name)) continue;
     const std::string target = map_name(entry.name, options, used);
     if (!selected(target, options)) {
       report.skipped.push_back(entry.name);

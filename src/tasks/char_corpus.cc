@@ -162,6 +162,44 @@ CharBatch CharCorpus::batch(int64_t steps, int64_t batch, RandomStream& random) 
   return out;
 }
 
+CharCorpus CharCorpus::part(int64_t begin, int64_t end) const {
+  if (begin < 0 || end <= begin || end > size()) {
+    throw Error("text '" + origin_ + "': part [" + std::to_string(begin) + ", " + std::to_string(end) +
+                ") is not inside its " + std::to_string(size()) + " characters");
+  }
+  CharCorpus out;
+  out.origin_ = origin_ + "[" + std::to_string(begin) + ":" + std::to_string(end) + "]";
+  out.symbols_ = symbols_;
+  out.ids_.assign(ids_.begin() + begin, ids_.begin() + end);
+  return out;
+}
+
+int64_t CharCorpus::stream_chunks(int64_t steps, int64_t batch) const {
+  const int64_t stream = batch < 1 ? 0 : size() / batch;
+  if (steps < 1 || batch < 1 || stream < steps + 1) {
+    throw Error("text '" + origin_ + "': " + std::to_string(batch) + " streams of chunks of T=" + std::to_string(steps) +
+                " need at least B * (T + 1) = " + std::to_string(std::max<int64_t>(batch, 1) * (steps + 1)) +
+                " characters; the text has " + std::to_string(size()));
+  }
+  return (stream - 1) / steps;
+}
+
+CharBatch CharCorpus::stream_chunk(int64_t steps, int64_t batch, int64_t chunk) const {
+  const int64_t chunks = stream_chunks(steps, batch);
+  const int64_t stream = size() / batch;
+  const int64_t first = (chunk % chunks) * steps;
+  CharBatch out{steps, batch, std::vector<int64_t>(static_cast<std::size_t>(steps * batch)),
+                std::vector<int64_t>(static_cast<std::size_t>(steps * batch))};
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t t = 0; t < steps; ++t) {
+      const auto at = static_cast<std::size_t>(b * stream + first + t);
+      out.input[static_cast<std::size_t>(t * batch + b)] = ids_[at];
+      out.target[static_cast<std::size_t>(t * batch + b)] = ids_[at + 1];
+    }
+  }
+  return out;
+}
+
 double CharCorpus::unigram_bits_per_char() const {
   std::vector<int64_t> counts(symbols_.size(), 0);
   for (int32_t id : ids_) ++counts[static_cast<std::size_t>(id)];

@@ -17,6 +17,12 @@ void Optimizer::set_learning_rate(double lr) {
   learning_rate_ = lr;
 }
 
+void Optimizer::restore_state(int64_t steps, std::size_t size) {
+  if (steps < 0) throw Error("optimizer: step count " + std::to_string(steps) + " is negative");
+  steps_ = steps;
+  for (std::vector<double>& s : slots_) s.assign(size, 0.0);
+}
+
 void Optimizer::step(VariableStore& store) {
   const std::size_t size = store.dtype() == DType::f32 ? store.parameters<float>().size() : store.parameters<double>().size();
   for (std::vector<double>& s : slots_) s.resize(size, 0.0);  // variables created since the last step start at 0

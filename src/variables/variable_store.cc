@@ -70,6 +70,11 @@ std::string VariableStore::current_scope() const { return scopes_.empty() ? "" :
 
 Reuse VariableStore::current_reuse() const { return scopes_.empty() ? Reuse::no : scopes_.back().reuse; }
 
+void VariableStore::override_initializer(std::string pattern, InitializerPtr initializer) {
+  if (!initializer) throw Error("initializer override for '" + pattern + "': no initializer given");
+  overrides_.emplace_back(std::move(pattern), std::move(initializer));
+}
+
 const Variable& VariableStore::get_variable(std::string_view name, const Shape& shape,
                                             const VariableOptions& options) {
   check_variable_name(name, "variable");
@@ -94,7 +99,14 @@ const Variable& VariableStore::get_variable(std::string_view name, const Shape& 
                 " has reuse=yes, which only shares existing variables; use reuse=auto to create it");
   }
 
-  InitializerPtr init = options.initializer;
+  InitializerPtr init;
+  for (const auto& [pattern, override_init] : overrides_) {
+    if (glob_match(pattern, full)) {
+      init = override_init;
+      break;
+    }
+  }
+  if (!init) init = options.initializer;
   if (!init && !scopes_.empty()) init = scopes_.back().initializer;
   if (!init) init = parse_initializer("glorot_uniform");
 

@@ -10,6 +10,13 @@ void add_inspect_command(CLI::App& app);
 void add_forward_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+
+// Thrown by a command to end with a status other than 0 after it has said why (e.g. 130
+// after Ctrl-C stopped a training run and its checkpoint was saved).
+struct ExitStatus {
+  int code;
+};
 
 // Adds --threads N to a compute command; the value is applied before the command runs.
 void add_threads_option(CLI::App& command, int& threads);

@@ -27,11 +27,14 @@ int main(int argc, char** argv) {
   rnnkit::cli::add_forward_command(app);
   rnnkit::cli::add_import_command(app);
   rnnkit::cli::add_export_command(app);
+  rnnkit::cli::add_train_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  } catch (const rnnkit::cli::ExitStatus& e) {
+    return e.code;
   } catch (const rnnkit::Error& e) {
     std::cerr << "rnnkit: error: " << e.what() << "\n";
     return 1;

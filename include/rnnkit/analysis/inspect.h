@@ -31,6 +31,7 @@ struct InspectReport {
   std::string origin;
   std::map<std::string, std::string> metadata;  // rnnkit.variables left out (it is in the rows)
   std::vector<InspectRow> rows;
+  int64_t state_tensors = 0;  // training state ('@' names: optimizer slots...), not shown as rows
 };
 
 InspectReport inspect_checkpoint(const SafetensorsFile& file);

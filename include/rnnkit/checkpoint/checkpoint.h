@@ -37,7 +37,13 @@ struct SaveOptions {
   std::string model_json;               // goes into rnnkit.model when not empty
   std::vector<std::string> include;     // globs; empty: every variable
   std::map<std::string, std::string> extra_metadata;
+  // State that is not a variable (a training run's optimizer slots...): names must begin
+  // with '@', which no variable name can; restore and inspect pass over such tensors.
+  std::vector<SafetensorsTensor> state_tensors;
 };
+
+// True for the name of a state tensor (SaveOptions::state_tensors).
+inline bool is_state_tensor_name(const std::string& name) { return !name.empty() && name[0] == '@'; }
 
 void save_checkpoint(const VariableStore& store, const std::string& path, const SaveOptions& options = {});
 

@@ -34,6 +34,10 @@ class CharCorpus {
   // About `characters` characters of generated text (deterministic for a given size).
   static CharCorpus builtin(int64_t characters = 200000);
 
+  // Characters [begin, end) with the whole text's vocabulary (e.g. a held-out part).
+  // Throws Error unless 0 <= begin < end <= size().
+  CharCorpus part(int64_t begin, int64_t end) const;
+
   int64_t vocabulary() const { return static_cast<int64_t>(symbols_.size()); }
   int64_t size() const { return static_cast<int64_t>(ids_.size()); }
   const std::vector<char32_t>& symbols() const { return symbols_; }
@@ -42,6 +46,12 @@ class CharCorpus {
   std::string decode(const std::vector<int64_t>& ids) const;
   // Throws Error if the text is shorter than steps + 1 characters.
   CharBatch batch(int64_t steps, int64_t batch, RandomStream& random) const;
+  // Truncated BPTT reads the text as B contiguous streams, stream b starting at
+  // b * floor(N / B); chunk k (k = 0, 1, ...) holds characters [k*T, k*T + T] of each
+  // stream (inputs and next-character targets), wrapping to the streams' starts after
+  // stream_chunks() chunks. Throws Error if a stream is shorter than T + 1 characters.
+  CharBatch stream_chunk(int64_t steps, int64_t batch, int64_t chunk) const;
+  int64_t stream_chunks(int64_t steps, int64_t batch) const;
   double unigram_bits_per_char() const;
 
  private:

@@ -28,6 +28,10 @@ class Optimizer {
   void set_learning_rate(double lr);
   int64_t steps() const { return steps_; }
 
+  // Resuming: sets the step count and sizes every slot for a parameter buffer of `size`
+  // elements (zeros), for the caller to fill in from a checkpoint.
+  void restore_state(int64_t steps, std::size_t size);
+
   // The slots by name, each with one value per element of the store's parameter buffer.
   const std::vector<std::string>& slot_names() const { return slot_names_; }
   std::vector<double>& slot(std::size_t k) { return slots_[k]; }

@@ -10,7 +10,9 @@
 // A nested scope inherits its parent's reuse mode and default initializer unless it
 // sets its own. Sharing checks the shape. A new variable is initialized at once from
 // (seed, full name, initializer, shape): explicit initializer, else the innermost
-// scope default, else glorot_uniform (TensorFlow 1's get_variable default).
+// scope default, else glorot_uniform (TensorFlow 1's get_variable default). Overrides by
+// glob (override_initializer) beat all of these: a config can retarget any variable a
+// model's code creates without touching the code.
 //
 // Storage. All parameters live in one buffer (float32 or float64), each variable at
 // an offset aligned to 64 bytes, and all gradients in a second buffer with the same
@@ -104,6 +106,10 @@ class VariableStore {
   // In creation order.
   const std::deque<Variable>& variables() const { return variables_; }
 
+  // Variables created from now on whose full name matches `pattern` get `initializer`,
+  // whatever the creating code asks for; the first matching override wins.
+  void override_initializer(std::string pattern, InitializerPtr initializer);
+
   // Sets the trainable flag of every variable matching `pattern`; returns how many.
   int64_t set_trainable(std::string_view pattern, bool trainable);
   // Records where a variable's value came from (restore sets it).
@@ -146,6 +152,7 @@ class VariableStore {
   uint64_t seed_;
   DType dtype_;
   std::vector<ScopeFrame> scopes_;
+  std::vector<std::pair<std::string, InitializerPtr>> overrides_;
   std::deque<Variable> variables_;
   std::map<std::string, std::size_t, std::less<>> index_;
   AlignedBuffer params_;

@@ -1,0 +1,88 @@
+// The training loop's state and one step of it: the store, the task, the model, the
+// optimizer, the step count and (truncated BPTT) the carried recurrent state.
+//
+// One step k (k = 1, 2, ...):
+//   batch    = task.train_batch(seed, k)                 (a function of seed and k alone)
+//   dropout  masks from the stream (seed XOR mix(k), "{scope}/rnn/dropout")
+//   loss     = model(batch; carried state if the chunk continues one)
+//   gradient = d loss / d parameters                     (the store's one gradient buffer)
+//   norm     = global gradient norm (logged); clipped if clip.norm > 0, by value if clip.value > 0
+//   lr       = schedule.rate(optimizer.learning_rate, k)
+//   update   the trainable variables (optimizer rule); frozen ones stay bit-identical
+// So the state after step k is a function of the initial state and k: save() writes
+// everything it depends on (parameters, optimizer slots and step count, the carried state)
+// and resume() continues bit-identically to an uninterrupted run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "rnnkit/autograd/tape.h"
+#include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/train/optimizer.h"
+#include "rnnkit/train/run_config.h"
+#include "rnnkit/train/sequence_model.h"
+#include "rnnkit/train/task.h"
+#include "rnnkit/train/transfer_report.h"
+
+namespace rnnkit {
+
+// Throws Error for an unknown optimizer name or options it rejects.
+std::unique_ptr<Optimizer> create_optimizer(const OptimizerConfig& config);
+
+struct StepRecord {
+  int64_t step = 0;
+  double loss = 0, metric = 0;       // the batch's loss, and in the task's unit
+  std::optional<double> accuracy;    // classification tasks
+  double gradient_norm = 0;          // before clipping
+  double learning_rate = 0;
+  double seconds = 0;
+};
+
+struct EvalRecord {
+  int64_t step = 0;
+  double loss = 0, metric = 0;  // means over the evaluation batches
+  std::optional<double> accuracy;
+};
+
+class Trainer {
+ public:
+  // Builds the task, the store (seeded with config.seed) and the model's variables.
+  explicit Trainer(RunConfig config);
+  ~Trainer();
+
+  // Warm start (config.transfer): restores the mapped, selected variables from init_from
+  // (lenient: the rest keep their initial values), then freezes the freeze globs. Throws
+  // Error if a map entry or a freeze glob matches nothing. Call before the first step.
+  TransferReport transfer();
+
+  StepRecord train_step();
+  // Mean loss over config.train.eval_batches held-out batches; no state changes.
+  EvalRecord evaluate();
+
+  // A checkpoint with everything the next step depends on; written atomically.
+  void save(const std::string& path) const;
+  // Restores a checkpoint save() wrote for this configuration (strict). Throws Error naming
+  // the file and what does not fit.
+  void resume(const std::string& path);
+
+  int64_t step() const { return step_; }
+  const RunConfig& config() const { return config_; }
+  VariableStore& store() { return store_; }
+  const TrainingTask& task() const { return *task_; }
+  SequenceModel& model() { return *model_; }
+
+ private:
+  RunConfig config_;
+  std::unique_ptr<TrainingTask> task_;
+  VariableStore store_;
+  std::unique_ptr<SequenceModel> model_;
+  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<Tape<float>> tape_;
+  int64_t step_ = 0;
+  Tensor<float> carry_h_, carry_c_;  // truncated BPTT: the state after the previous chunk
+};
+
+}  // namespace rnnkit

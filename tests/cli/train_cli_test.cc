@@ -1,0 +1,139 @@
+// rnnkit train end to end: a run directory with its files, errors with the key and line,
+// Ctrl-C saving a checkpoint that --resume continues bit-identically.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "rnnkit/checkpoint/safetensors.h"
+#include "test_support.h"
+
+namespace rnnkit {
+namespace {
+
+using test::read_text;
+using test::run_cli;
+using test::TempDir;
+
+void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+
+int64_t count_lines(const std::string& path) {
+  std::ifstream in(path);
+  int64_t n = 0;
+  for (std::string line; std::getline(in, line);) ++n;
+  return n;
+}
+
+// The variables' bytes (state tensors too) of a checkpoint, by name.
+std::map<std::string, std::vector<std::byte>> tensors_of(const std::string& path) {
+  const SafetensorsFile f = SafetensorsFile::read(path);
+  std::map<std::string, std::vector<std::byte>> out;
+  for (const SafetensorsEntry& e : f.entries()) {
+    const auto b = f.bytes(e);
+    out[e.name] = {b.begin(), b.end()};
+  }
+  return out;
+}
+
+constexpr const char* kTinyConfig = R"toml(
+seed = 3
+[model]
+hidden_size = 16
+embedding_size = 8
+[task]
+steps = 16
+batch_size = 4
+[train]
+steps = 40
+log_every = 10
+eval_every = 20
+eval_batches = 1
+checkpoint_every = 20
+)toml";
+
+TEST(TrainCli, WritesARunDirectoryAndPrintsTheResultBesideTheBaseline) {
+  TempDir dir;
+  write(dir.file("c.toml"), kTinyConfig);
+  const auto r = run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("run") + " --threads 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("baseline: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("result: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("step 10/40"), std::string::npos) << r.output;  // plain lines: not a terminal
+  for (const char* f : {"config.toml", "transfer.txt", "transfer.json", "checkpoints/step-0000000.safetensors",
+                        "checkpoints/step-0000020.safetensors", "checkpoints/step-0000040.safetensors"}) {
+    EXPECT_TRUE(std::filesystem::exists(dir.file("run/") + f)) << f;
+  }
+  EXPECT_EQ(count_lines(dir.file("run/metrics.jsonl")), 40 + 2);  // 40 steps, 2 evaluations
+  // The run's config.toml is complete: training again from it gives the same final bits.
+  const auto again = run_cli("train --config " + dir.file("run/config.toml") + " --run-dir " + dir.file("again"));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(tensors_of(dir.file("again/checkpoints/step-0000040.safetensors")),
+            tensors_of(dir.file("run/checkpoints/step-0000040.safetensors")));
+  // A second run into the same directory is refused.
+  const auto twice = run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("run"));
+  EXPECT_EQ(twice.exit_code, 1);
+  EXPECT_NE(twice.output.find("already exists and is not empty: pass --resume"), std::string::npos) << twice.output;
+}
+
+TEST(TrainCli, ConfigErrorsNameTheKeyAndTheLine) {
+  TempDir dir;
+  write(dir.file("bad.toml"), "[model]\nhidden_size = 16\nhiden_layers = 2\n");
+  const auto r = run_cli("train --config " + dir.file("bad.toml") + " --run-dir " + dir.file("run"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find(dir.file("bad.toml") + ":3: model.hiden_layers: unknown key"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("run")));
+  const auto both = run_cli("train --resume " + dir.file("run") + " --config " + dir.file("bad.toml"));
+  EXPECT_EQ(both.exit_code, 2) << both.output;
+}
+
+TEST(TrainCli, CtrlCSavesACheckpointAndResumeContinuesBitIdentically) {
+  TempDir dir;
+  std::string config = kTinyConfig;
+  config.replace(config.find("steps = 40"), 10, "steps = 3000");
+  write(dir.file("c.toml"), config);
+  const std::string run = dir.file("interrupted");
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    freopen("/dev/null", "w", stdout);
+    execl(RNNKIT_CLI_PATH, "rnnkit", "train", "--config", dir.file("c.toml").c_str(), "--run-dir", run.c_str(),
+          "--threads", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (count_lines(run + "/metrics.jsonl") < 25 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_EQ(kill(child, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  const auto resumed = run_cli("train --resume " + run + " --steps 300");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const std::size_t at = resumed.output.find(" at step ", resumed.output.find("resumed from "));
+  ASSERT_NE(at, std::string::npos) << resumed.output;
+  const int64_t resumed_at = std::stoll(resumed.output.substr(at + 9));
+  EXPECT_GE(resumed_at, 25);
+  EXPECT_LT(resumed_at, 300) << "interrupted too late to test anything";
+
+  const auto straight =
+      run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("straight") + " --steps 300");
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  EXPECT_EQ(tensors_of(run + "/checkpoints/step-0000300.safetensors"),
+            tensors_of(dir.file("straight/checkpoints/step-0000300.safetensors")));
+  // metrics.jsonl reads as one run: one train line per step, cut back to the checkpoint on resume.
+  int64_t train_lines = 0;
+  std::ifstream in(run + "/metrics.jsonl");
+  for (std::string line; std::getline(in, line);) train_lines += line.find("\"kind\":\"train\"") != std::string::npos;
+  EXPECT_EQ(train_lines, 300);
+}
+
+}  // namespace
+}  // namespace rnnkit
