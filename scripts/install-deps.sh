@@ -15,6 +15,7 @@ packages=(
   libbenchmark-dev         # bench/ (built with the tests; run by hand, never timed in CI)
   clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target
   python3-numpy            # the test that reads rnnkit's files with numpy (/usr/bin/python3)
+  chromium                 # the test that opens rnnkit report pages in a headless browser
 )
 
 missing=()

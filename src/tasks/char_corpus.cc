@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "rnnkit/core/atomic_file.h"
@@ -160,6 +161,23 @@ CharBatch CharCorpus::batch(int64_t steps, int64_t batch, RandomStream& random) 
     }
   }
   return out;
+}
+
+std::vector<int64_t> CharCorpus::encode(std::string_view utf8) const {
+  std::vector<int64_t> ids;
+  for (const char32_t cp : decode_utf8(utf8, "text to encode")) {
+    const auto it = std::lower_bound(symbols_.begin(), symbols_.end(), cp);
+    if (it == symbols_.end() || *it != cp) {
+      std::string ch;
+      encode_utf8(cp, ch);
+      char code[16];
+      std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(cp));
+      throw Error("character '" + ch + "' (" + code + ") is not in the vocabulary of text '" + origin_ + "' (" +
+                  std::to_string(symbols_.size()) + " characters)");
+    }
+    ids.push_back(it - symbols_.begin());
+  }
+  return ids;
 }
 
 CharCorpus CharCorpus::part(int64_t begin, int64_t end) const {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 
@@ -118,6 +119,23 @@ void RunDirectory::truncate_metrics(int64_t step) const {
 
 void RunDirectory::write(const std::string& name, const std::string& text) const {
   write_text((fs::path(path_) / name).string(), text);
+}
+
+RunCheckpoint locate_run_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    const RunDirectory dir = RunDirectory::open(path);
+    const std::optional<std::string> latest = dir.latest_checkpoint();
+    if (!latest) throw Error("run directory '" + path + "': no checkpoint in " + path + "/checkpoints");
+    return {dir.config(), *latest};
+  }
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  const auto it = file.metadata().find("rnnkit.run_config");
+  if (it == file.metadata().end()) {
+    throw Error("checkpoint '" + path + "' has no rnnkit.run_config metadata: only checkpoints rnnkit train wrote " +
+                "say which model and task they belong to");
+  }
+  return {parse_run_config(it->second, path + " (rnnkit.run_config)"), path};
 }
 
 std::string metrics_line(const StepRecord& r) {

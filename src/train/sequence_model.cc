@@ -61,7 +61,7 @@ SequenceModel::Outputs SequenceModel::forward(Tape<float>& tape, const TaskBatch
   out.rnn = rnnkit::recurrent(*recurrent_, x, {}, h0, c0);
   if (task_->output() == TaskOutput::class_per_step) {
     out.prediction = (*head_)(reshape(out.rnn.output, {T * B, recurrent_->output_size()}));
-    out.loss = softmax_cross_entropy(out.prediction, batch.classes);
+    if (!batch.classes.empty()) out.loss = softmax_cross_entropy(out.prediction, batch.classes);
     return out;
   }
   // The last layer's final states, forward then backward.
@@ -71,8 +71,8 @@ SequenceModel::Outputs SequenceModel::forward(Tape<float>& tape, const TaskBatch
   const Value<float> features = D == 1 ? finals[0] : concat(finals);
   out.prediction = (*head_)(features);
   if (task_->output() == TaskOutput::class_per_sequence) {
-    out.loss = softmax_cross_entropy(out.prediction, batch.classes);
-  } else {
+    if (!batch.classes.empty()) out.loss = softmax_cross_entropy(out.prediction, batch.classes);
+  } else if (batch.targets.numel() > 0) {
     out.loss = mse(out.prediction, tape.input(batch.targets.view()));
   }
   return out;

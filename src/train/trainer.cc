@@ -157,6 +157,8 @@ EvalRecord Trainer::evaluate() {
   return record;
 }
 
+void Trainer::load_variables(const std::string& path) { restore_checkpoint(store_, path, {}); }
+
 void Trainer::save(const std::string& path) const {
   SaveOptions options;
   options.model_json = model_->model_json();

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -133,6 +134,73 @@ TEST(TrainCli, CtrlCSavesACheckpointAndResumeContinuesBitIdentically) {
   std::ifstream in(run + "/metrics.jsonl");
   for (std::string line; std::getline(in, line);) train_lines += line.find("\"kind\":\"train\"") != std::string::npos;
   EXPECT_EQ(train_lines, 300);
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// The report opens in a real browser and draws every plot: 4 curves and one histogram per
+// variable, each with a non-empty path.
+TEST(TrainCli, TheReportRendersItsPlotsInHeadlessChromium) {
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium is not installed";
+  TempDir dir;
+  write(dir.file("c.toml"), kTinyConfig);
+  ASSERT_EQ(run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("run")).exit_code, 0);
+  const auto r = run_cli("report " + dir.file("run") + " -o " + dir.file("report.html"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string dom_file = dir.file("dom.html");
+  const std::string command = "chromium --headless --no-sandbox --disable-gpu --dump-dom file://" +
+                              dir.file("report.html") + " > " + dom_file + " 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string dom = read_text(dom_file);
+  const int64_t variables = 7;  // embedding, weight_ih, weight_hh, bias_ih, bias_hh, head weight and bias
+  EXPECT_NE(dom.find("data-rendered=\"" + std::to_string(4 + variables) + "\""), std::string::npos)
+      << dom.substr(0, 2000);
+  int64_t paths = 0;
+  for (std::size_t at = dom.find("class=\"series\""); at != std::string::npos; at = dom.find("class=\"series\"", at + 1)) {
+    ++paths;
+  }
+  EXPECT_GE(paths, 4 + 2 * variables);  // curves (eval too), start and end histograms
+  EXPECT_EQ(dom.find("d=\"\""), std::string::npos);
+  EXPECT_EQ(dom.find("NaN"), std::string::npos);
+  // A directory that is not a run gets an error naming it.
+  const auto bad = run_cli("report " + dir.path() + " -o " + dir.file("x.html"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("no config.toml"), std::string::npos) << bad.output;
+}
+
+TEST(TrainCli, EvaluateAndSampleUseARunDirectoryOrItsCheckpoint) {
+  TempDir dir;
+  write(dir.file("c.toml"), kTinyConfig);
+  ASSERT_EQ(run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("run")).exit_code, 0);
+  const auto from_dir = run_cli("evaluate " + dir.file("run"));
+  const auto from_file = run_cli("evaluate " + dir.file("run/checkpoints/step-0000040.safetensors"));
+  ASSERT_EQ(from_dir.exit_code, 0) << from_dir.output;
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.output;
+  const std::size_t loss_at = from_dir.output.find("loss: ");
+  ASSERT_NE(loss_at, std::string::npos);
+  // The same checkpoint either way.
+  EXPECT_EQ(from_dir.output.substr(loss_at), from_file.output.substr(from_file.output.find("loss: ")));
+  EXPECT_NE(from_dir.output.find("baseline: "), std::string::npos);
+
+  const auto a = run_cli("sample " + dir.file("run") + " --length 50 --seed 4 --prompt 'The '");
+  const auto b = run_cli("sample " + dir.file("run") + " --length 50 --seed 4 --prompt 'The '");
+  const auto c = run_cli("sample " + dir.file("run") + " --length 50 --seed 5 --prompt 'The '");
+  ASSERT_EQ(a.exit_code, 0) << a.output;
+  EXPECT_EQ(a.output, b.output);
+  EXPECT_NE(a.output, c.output);
+  EXPECT_EQ(a.output.rfind("The ", 0), 0u);
+  const auto bad = run_cli("sample " + dir.file("run") + " --prompt 'Q'");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("character 'Q' (U+0051) is not in the vocabulary"), std::string::npos) << bad.output;
+  const auto plain = run_cli("init --cell lstm --input-size 2 --hidden-size 3 -o " + dir.file("plain.safetensors"));
+  ASSERT_EQ(plain.exit_code, 0);
+  const auto not_run = run_cli("evaluate " + dir.file("plain.safetensors"));
+  EXPECT_EQ(not_run.exit_code, 1);
+  EXPECT_NE(not_run.output.find("no rnnkit.run_config metadata"), std::string::npos) << not_run.output;
 }
 
 }  // namespace

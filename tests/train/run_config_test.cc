@@ -113,3 +113,27 @@ TEST(RunConfig, AMissingFileIsNamed) {
 
 }  // namespace
 }  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// docs/config.md lists every key with its default: its TOML block parses to the defaults.
+TEST(RunConfig, TheDocumentedDefaultsAreTheDefaults) {
+  const std::string doc = test::read_text(std::string(RNNKIT_SOURCE_DIR) + "/docs/config.md");
+  const std::size_t begin = doc.find("```toml\n");
+  ASSERT_NE(begin, std::string::npos);
+  const std::size_t end = doc.find("```", begin + 8);
+  const RunConfig documented = parse_run_config(doc.substr(begin + 8, end - begin - 8), "docs/config.md");
+  EXPECT_EQ(run_config_to_toml(documented), run_config_to_toml(parse_run_config("", "defaults")));
+}
+
+// The walkthrough's configs (examples/transfer/) are valid.
+TEST(RunConfig, TheTransferWalkthroughConfigsParse) {
+  for (const char* name : {"pretrain", "detector", "finetune", "scratch"}) {
+    const std::string path = std::string(RNNKIT_SOURCE_DIR) + "/examples/transfer/" + name + ".toml";
+    EXPECT_EQ(test::error_of([&] { read_run_config(path); }), "") << path;
+  }
+}
+
+}  // namespace
+}  // namespace rnnkit

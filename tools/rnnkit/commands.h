@@ -11,6 +11,9 @@ void add_forward_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_train_command(CLI::App& app);
+void add_evaluate_command(CLI::App& app);
+void add_sample_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 // Thrown by a command to end with a status other than 0 after it has said why (e.g. 130
 // after Ctrl-C stopped a training run and its checkpoint was saved).

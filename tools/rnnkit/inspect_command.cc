@@ -1,4 +1,5 @@
 // rnnkit inspect: how was each weight initialized, and what does it look like now?
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -60,7 +61,16 @@ void print_json(const InspectReport& report) {
 
 void print_table(const InspectReport& report) {
   std::cout << "file: " << report.origin << "\n";
-  for (const auto& [key, value] : report.metadata) std::cout << key << ": " << value << "\n";
+  for (const auto& [key, value] : report.metadata) {
+    if (value.find('\n') == std::string::npos) {
+      std::cout << key << ": " << value << "\n";
+    } else {  // a run's whole configuration: --json shows it
+      std::cout << key << ": (" << std::count(value.begin(), value.end(), '\n') << " lines; --json shows them)\n";
+    }
+  }
+  if (report.state_tensors > 0) {
+    std::cout << "training state: " << report.state_tensors << " tensors (optimizer slots, carried state)\n";
+  }
   struct Line {
     std::vector<std::string> cells;
   };

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   rnnkit::cli::add_import_command(app);
   rnnkit::cli::add_export_command(app);
   rnnkit::cli::add_train_command(app);
+  rnnkit::cli::add_evaluate_command(app);
+  rnnkit::cli::add_sample_command(app);
+  rnnkit::cli::add_report_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

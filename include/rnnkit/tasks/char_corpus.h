@@ -42,6 +42,9 @@ class CharCorpus {
   int64_t size() const { return static_cast<int64_t>(ids_.size()); }
   const std::vector<char32_t>& symbols() const { return symbols_; }
   const std::vector<int32_t>& ids() const { return ids_; }
+  // The ids of a UTF-8 text (e.g. a prompt). Throws Error naming the first character the
+  // vocabulary lacks, and invalid UTF-8.
+  std::vector<int64_t> encode(std::string_view utf8) const;
   // UTF-8 of the given ids (e.g. sampled text).
   std::string decode(const std::vector<int64_t>& ids) const;
   // Throws Error if the text is shorter than steps + 1 characters.

@@ -45,6 +45,15 @@ class RunDirectory {
   std::string path_;
 };
 
+// What `rnnkit evaluate` and `rnnkit sample` were pointed at: a run directory (its
+// config.toml and latest checkpoint) or a checkpoint a run wrote (its configuration is in
+// the rnnkit.run_config metadata). Throws Error naming the path otherwise.
+struct RunCheckpoint {
+  RunConfig config;
+  std::string checkpoint;
+};
+RunCheckpoint locate_run_checkpoint(const std::string& path);
+
 std::string metrics_line(const StepRecord& record);
 std::string metrics_line(const EvalRecord& record);
 

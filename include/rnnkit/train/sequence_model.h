@@ -31,7 +31,7 @@ class SequenceModel {
   SequenceModel(VariableStore& store, const ModelConfig& config, const TrainingTask& task);
 
   struct Outputs {
-    Value<float> loss;        // mean cross-entropy (nats) or MSE
+    Value<float> loss;        // mean cross-entropy (nats) or MSE; invalid for a batch without targets
     Value<float> prediction;  // logits [N, C] or values [B, 1]
     RecurrentValues<float> rnn;
   };

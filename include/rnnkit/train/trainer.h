@@ -62,6 +62,10 @@ class Trainer {
   // Mean loss over config.train.eval_batches held-out batches; no state changes.
   EvalRecord evaluate();
 
+  // Loads every variable from a checkpoint (a run's, or any with the model's names and
+  // shapes; strict), e.g. to evaluate or sample. The step count and optimizer are left alone.
+  void load_variables(const std::string& path);
+
   // A checkpoint with everything the next step depends on; written atomically.
   void save(const std::string& path) const;
   // Restores a checkpoint save() wrote for this configuration (strict). Throws Error naming
