@@ -21,7 +21,12 @@ namespace {
 
 std::atomic<bool> g_interrupted{false};
 
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+// The first Ctrl-C asks for a checkpoint after the current step; a second one ends the
+// process at once (the handler puts the default action back).
+extern "C" void on_interrupt(int) {
+  g_interrupted.store(true);
+  std::signal(SIGINT, SIG_DFL);
+}
 
 struct TrainArgs {
   std::string config, init_from, resume, run_dir;
