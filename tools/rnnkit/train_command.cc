@@ -70,7 +70,10 @@ class Progress {
 
   void step(const TrainingTask& task, const StepRecord& r) {
     if (!tty_ && r.step % every_ != 0 && r.step != total_) return;
-    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const auto now = std::chrono::steady_clock::now();
+    if (tty_ && r.step != total_ && now - last_draw_ < std::chrono::milliseconds(100)) return;  // 10 redraws/s at most
+    last_draw_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double rate = static_cast<double>(r.step - first_) / std::max(elapsed, 1e-9);
     const double eta = static_cast<double>(total_ - r.step) / std::max(rate, 1e-9);
     std::string text = "step " + std::to_string(r.step) + "/" + std::to_string(total_);
@@ -104,18 +107,18 @@ class Progress {
  private:
   bool tty_;
   int64_t first_, total_, every_;
-  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point start_, last_draw_{};
   bool open_line_ = false;
 };
 
-void describe(const Trainer& trainer, Trainer& mutable_trainer, const std::string& dir) {
+void describe(Trainer& trainer, const std::string& dir) {
   const RunConfig& c = trainer.config();
   const TrainingTask& task = trainer.task();
-  const RecurrentSpec& spec = mutable_trainer.model().spec();
+  const RecurrentSpec& spec = trainer.model().spec();
   std::cout << "run " << dir << ": task " << task.name() << " (T=" << c.task.steps << ", B=" << c.task.batch_size
             << "), " << (spec.bidirectional ? "bidirectional " : "") << cell_name(spec.cell) << " H=" << spec.hidden_size
             << " L=" << spec.num_layers << " under '" << c.model.scope << "', "
-            << mutable_trainer.store().parameter_count() << " parameters, " << c.optimizer.name << " lr "
+            << trainer.store().parameter_count() << " parameters, " << c.optimizer.name << " lr "
             << c.optimizer.learning_rate << ", seed " << c.seed << "\n"
             << "baseline: " << fixed(task.baseline(), 4) << " " << task.metric_name() << "\n";
 }
@@ -138,7 +141,7 @@ void run_train(const TrainArgs& args) {
     if (!latest) throw Error("run directory '" + args.resume + "': no checkpoint to resume from");
     trainer->resume(*latest);
     dir->truncate_metrics(trainer->step());
-    describe(*trainer, *trainer, dir->path());
+    describe(*trainer, dir->path());
     std::cout << "resumed from " << *latest << " at step " << trainer->step() << "\n";
   } else {
     RunConfig config = args.config.empty() ? parse_run_config("", "(defaults)") : read_run_config(args.config);
@@ -154,7 +157,7 @@ void run_train(const TrainArgs& args) {
     dir = RunDirectory::create(args.run_dir.empty() ? default_run_dir() : args.run_dir, config);
     dir->write("transfer.txt", report.to_text());
     dir->write("transfer.json", report.to_json());
-    describe(*trainer, *trainer, dir->path());
+    describe(*trainer, dir->path());
     if (!config.transfer.init_from.empty() || !config.transfer.freeze.empty()) std::cout << report.to_text();
     trainer->save(dir->checkpoint_path(0));
   }
@@ -162,6 +165,11 @@ void run_train(const TrainArgs& args) {
   const TrainingTask& task = trainer->task();
   g_interrupted.store(false);
   std::signal(SIGINT, on_interrupt);
+  if (trainer->step() >= c.train.steps) {
+    std::cout << "nothing to do: the run is at step " << trainer->step() << " of " << c.train.steps
+              << " (--steps N continues it further)\n";
+    return;
+  }
   Progress progress(trainer->step(), c.train.steps, c.train.log_every);
   std::optional<EvalRecord> last_eval;
   while (trainer->step() < c.train.steps) {
@@ -190,12 +198,11 @@ void run_train(const TrainArgs& args) {
   progress.finish();
   std::signal(SIGINT, SIG_DFL);
   if (last_eval) {
-    const bool lower_is_better = true;
+    // Every task's metric is a loss: lower is better.
     const double gain = task.baseline() - last_eval->metric;
     std::cout << "result: " << result_text(task, last_eval->metric, last_eval->accuracy) << " on held-out data after "
               << trainer->step() << " steps; baseline " << fixed(task.baseline(), 4) << " " << task.metric_name()
-              << (lower_is_better && gain > 0 ? " (" + fixed(100.0 * gain / task.baseline(), 1) + "% below it)"
-                                              : " (not below it)")
+              << (gain > 0 ? " (" + fixed(100.0 * gain / task.baseline(), 1) + "% below it)" : " (not below it)")
               << "\ncheckpoint: " << dir->checkpoint_path(trainer->step()) << "\n";
   }
 }
