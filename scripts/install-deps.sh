@@ -11,10 +11,12 @@ packages=(
   nlohmann-json3-dev       # JSON for safetensors headers and metadata
   libcli11-dev             # the rnnkit command line
   libtomlplusplus-dev      # run configurations (TOML)
+  libhdf5-dev              # Keras weight files (HDF5)
   libgtest-dev             # unit tests
   libbenchmark-dev         # bench/ (built with the tests; run by hand, never timed in CI)
   clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target
   python3-numpy            # the test that reads rnnkit's files with numpy (/usr/bin/python3)
+  python3-h5py             # the test that reads rnnkit's Keras exports with h5py
   chromium                 # the test that opens rnnkit report pages in a headless browser
 )
 

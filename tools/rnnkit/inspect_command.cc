@@ -75,7 +75,7 @@ void print_table(const InspectReport& report) {
     std::vector<std::string> cells;
   };
   std::vector<Line> lines;
-  lines.push_back({{"name", "shape", "dtype", "mean", "std", "min", "max", "sigma_max", "init"}});
+  lines.push_back({{"name", "shape", "dtype", "mean", "std", "min", "max", "sigma_max", "init, or where the value came from"}});
   auto stat_cells = [](const WeightStats& s) {
     return std::vector<std::string>{number(s.mean), number(s.std), number(s.min), number(s.max),
                                     s.sigma_max ? number(*s.sigma_max) : "-"};
@@ -83,7 +83,12 @@ void print_table(const InspectReport& report) {
   for (const InspectRow& row : report.rows) {
     std::vector<std::string> cells = {row.name, shape_to_string(row.shape), row.dtype};
     for (std::string& c : stat_cells(row.stats)) cells.push_back(std::move(c));
-    cells.push_back(row.init_spec.empty() ? "(not recorded)" : row.init_spec);
+    // An imported or restored value says where it came from (format, file and original name).
+    if (!row.source.empty() && row.source != "init") {
+      cells.push_back("from " + row.source);
+    } else {
+      cells.push_back(row.init_spec.empty() ? "(not recorded)" : row.init_spec);
+    }
     lines.push_back({cells});
     for (const GateStats& g : row.gates) {
       std::vector<std::string> gate_cells = {"  [" + std::string(1, g.gate) + "]", "", ""};

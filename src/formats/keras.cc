@@ -1,0 +1,359 @@
+// Keras 2 HDF5 weight files; see formats/keras.h. HDF5 through its C API; its own error
+// printing is switched off while rnnkit calls it (library code never prints).
+#include "rnnkit/formats/keras.h"
+
+#include <hdf5.h>
+
+#include <algorithm>
+#include <map>
+
+#include "rnnkit/core/atomic_file.h"
+#include "rnnkit/core/error.h"
+#include "rnnkit/formats/cell_layout.h"
+
+namespace rnnkit {
+namespace {
+
+// An HDF5 identifier closed by the given function.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+// Silences HDF5's automatic error printing for its lifetime.
+class QuietHdf5 {
+ public:
+  QuietHdf5() {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+  QuietHdf5(const QuietHdf5&) = delete;
+  QuietHdf5& operator=(const QuietHdf5&) = delete;
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
+// A string-array attribute (fixed or variable length, as h5py writes them).
+std::vector<std::string> read_string_attribute(hid_t object, const char* name, const std::string& where) {
+  if (H5Aexists(object, name) <= 0) throw Error(where + ": no attribute '" + name + "'");
+  const Handle attr(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
+  const Handle type(H5Aget_type(attr.get()), H5Tclose);
+  const Handle space(H5Aget_space(attr.get()), H5Sclose);
+  if (H5Tget_class(type.get()) != H5T_STRING) throw Error(where + ": attribute '" + name + "' does not hold strings");
+  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+  std::vector<std::string> out;
+  if (count <= 0) return out;
+  if (H5Tis_variable_str(type.get()) > 0) {
+    std::vector<char*> pointers(static_cast<std::size_t>(count), nullptr);
+    const Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(memtype.get(), H5T_VARIABLE);
+    if (H5Aread(attr.get(), memtype.get(), pointers.data()) < 0) throw Error(where + ": cannot read '" + name + "'");
+    for (char* p : pointers) out.emplace_back(p == nullptr ? "" : p);
+    H5Dvlen_reclaim(memtype.get(), space.get(), H5P_DEFAULT, pointers.data());
+  } else {
+    const std::size_t size = H5Tget_size(type.get());
+    std::vector<char> buffer(size * static_cast<std::size_t>(count));
+    if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) throw Error(where + ": cannot read '" + name + "'");
+    for (hssize_t i = 0; i < count; ++i) {
+      const char* begin = buffer.data() + static_cast<std::size_t>(i) * size;
+      out.emplace_back(begin, std::find(begin, begin + size, '\0'));
+    }
+  }
+  return out;
+}
+
+struct Dataset {
+  Tensor<double> values;
+  bool f64 = false;
+};
+
+Dataset read_dataset(hid_t group, const std::string& path, const std::string& where) {
+  if (H5Lexists(group, path.c_str(), H5P_DEFAULT) <= 0) throw Error(where + ": no dataset '" + path + "'");
+  const Handle set(H5Dopen2(group, path.c_str(), H5P_DEFAULT), H5Dclose);
+  if (!set.valid()) throw Error(where + ": '" + path + "' is not a dataset");
+  const Handle type(H5Dget_type(set.get()), H5Tclose);
+  if (H5Tget_class(type.get()) != H5T_FLOAT) throw Error(where + ": '" + path + "' is not floating-point");
+  const Handle space(H5Dget_space(set.get()), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank < 1 || rank > 2) throw Error(where + ": '" + path + "' has rank " + std::to_string(rank) + ", expected 1 or 2");
+  hsize_t dims[2] = {0, 0};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  Shape shape;
+  for (int d = 0; d < rank; ++d) shape.push_back(static_cast<int64_t>(dims[d]));
+  Dataset out{Tensor<double>(shape), H5Tget_size(type.get()) == 8};
+  if (out.values.numel() > 0 &&
+      H5Dread(set.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.storage().data()) < 0) {
+    throw Error(where + ": cannot read '" + path + "'");
+  }
+  return out;
+}
+
+// One Keras layer's recurrent cells, by direction (0 forward, 1 backward).
+struct KerasLayer {
+  std::string name;
+  std::vector<std::map<std::string, std::string>> cells;  // kernel / recurrent_kernel / bias -> dataset path
+};
+
+std::string last_segment(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// The layer's recurrent weights, or no cells for a layer without a recurrent kernel.
+KerasLayer classify(const std::string& layer, const std::vector<std::string>& weight_names, const std::string& where) {
+  KerasLayer out{layer, {}};
+  std::map<int, std::map<std::string, std::string>> by_direction;
+  for (const std::string& name : weight_names) {
+    std::string kind = last_segment(name);
+    if (const std::size_t colon = kind.find(':'); colon != std::string::npos) kind.resize(colon);
+    if (kind != "kernel" && kind != "recurrent_kernel" && kind != "bias") continue;
+    const int direction = name.find("/backward_") != std::string::npos || name.rfind("backward_", 0) == 0 ? 1 : 0;
+    auto& cell = by_direction[direction];
+    if (cell.count(kind) != 0) throw Error(where + ": layer '" + layer + "' has two " + kind + " weights");
+    cell[kind] = name;
+  }
+  const bool recurrent = std::any_of(by_direction.begin(), by_direction.end(),
+                                     [](const auto& d) { return d.second.count("recurrent_kernel") != 0; });
+  if (!recurrent) return out;
+  for (int d = 0; d < static_cast<int>(by_direction.size()); ++d) {
+    if (by_direction.count(d) == 0) throw Error(where + ": layer '" + layer + "' has a backward cell but no forward one");
+    for (const char* kind : {"kernel", "recurrent_kernel", "bias"}) {
+      if (by_direction[d].count(kind) == 0) {
+        throw Error(where + ": layer '" + layer + "' (" + (d ? "backward" : "forward") + ") has no " + kind + " weight");
+      }
+    }
+    out.cells.push_back(by_direction[d]);
+  }
+  return out;
+}
+
+// An open Keras weight file: its root group (the file's, or "model_weights" in a whole-model
+// file) and the layer names listed there.
+struct KerasFile {
+  KerasFile(const std::string& path, const std::string& where)
+      : file(open(path, where), H5Fclose),
+        root(H5Gopen2(file.get(), H5Lexists(file.get(), "model_weights", H5P_DEFAULT) > 0 ? "model_weights" : "/",
+                      H5P_DEFAULT),
+             H5Gclose),
+        layer_names(read_string_attribute(root.get(), "layer_names", where + " (not Keras' layout?)")) {}
+  static hid_t open(const std::string& path, const std::string& where) {
+    if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(where + ": not an HDF5 file (or cannot be read)");
+    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id < 0) throw Error(where + ": cannot open");
+    return id;
+  }
+  Handle file;
+  Handle root;
+  std::vector<std::string> layer_names;
+};
+
+std::string layer_list(const std::vector<std::string>& names) {
+  std::string s;
+  for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s.empty() ? "(none)" : s;
+}
+
+}  // namespace
+
+std::map<std::string, Tensor<double>> read_keras_weights(const std::string& path) {
+  const QuietHdf5 quiet;
+  const std::string where = "keras file '" + path + "'";
+  const KerasFile file(path, where);
+  std::map<std::string, Tensor<double>> out;
+  for (const std::string& layer : file.layer_names) {
+    const Handle group(H5Gopen2(file.root.get(), layer.c_str(), H5P_DEFAULT), H5Gclose);
+    if (!group.valid()) throw Error(where + ": layer '" + layer + "' is listed but has no group");
+    for (const std::string& name : read_string_attribute(group.get(), "weight_names", where + ", layer '" + layer + "'")) {
+      out[layer + "/" + name] = read_dataset(group.get(), name, where + ", layer '" + layer + "'").values;
+    }
+  }
+  return out;
+}
+
+RecurrentModel import_keras(const std::string& path, const KerasImportOptions& options) {
+  const QuietHdf5 quiet;
+  const std::string where = "keras file '" + path + "'";
+  const KerasFile keras(path, where);
+  const hid_t root_id = keras.root.get();
+  const std::vector<std::string>& names = keras.layer_names;
+
+  std::vector<KerasLayer> recurrent;
+  std::vector<std::string> recurrent_names;
+  for (const std::string& name : names) {
+    const Handle group(H5Gopen2(root_id, name.c_str(), H5P_DEFAULT), H5Gclose);
+    if (!group.valid()) throw Error(where + ": layer '" + name + "' is listed but has no group");
+    KerasLayer layer = classify(name, read_string_attribute(group.get(), "weight_names", where + ", layer '" + name + "'"),
+                                where);
+    if (!layer.cells.empty()) {
+      recurrent_names.push_back(name);
+      recurrent.push_back(std::move(layer));
+    }
+  }
+  std::vector<KerasLayer> chosen;
+  if (options.layers.empty()) {
+    chosen = recurrent;
+    if (chosen.empty()) throw Error(where + ": no recurrent layer among its layers " + layer_list(names));
+  } else {
+    for (const std::string& want : options.layers) {
+      const auto it = std::find_if(recurrent.begin(), recurrent.end(), [&](const KerasLayer& l) { return l.name == want; });
+      if (it == recurrent.end()) {
+        throw Error(where + ": no recurrent layer '" + want + "'; its recurrent layers are " + layer_list(recurrent_names));
+      }
+      chosen.push_back(*it);
+    }
+  }
+
+  // Read every cell; check that the layers stack.
+  RecurrentSpec spec;
+  GruReset reset = GruReset::after;
+  bool f64 = true;
+  std::vector<CellWeights> weights;
+  std::vector<CellSources> sources;
+  for (std::size_t k = 0; k < chosen.size(); ++k) {
+    const KerasLayer& layer = chosen[k];
+    const std::string at = where + ", layer '" + layer.name + "'";
+    const Handle group(H5Gopen2(root_id, layer.name.c_str(), H5P_DEFAULT), H5Gclose);
+    for (std::size_t d = 0; d < layer.cells.size(); ++d) {
+      const std::string cell_at = at + (layer.cells.size() > 1 ? (d ? " backward" : " forward") : "");
+      const auto& names_of = layer.cells[d];
+      Dataset kernel = read_dataset(group.get(), names_of.at("kernel"), cell_at);
+      Dataset recurrent_kernel = read_dataset(group.get(), names_of.at("recurrent_kernel"), cell_at);
+      Dataset bias = read_dataset(group.get(), names_of.at("bias"), cell_at);
+      f64 = f64 && kernel.f64 && recurrent_kernel.f64 && bias.f64;
+      const Shape& rs = recurrent_kernel.values.shape();
+      if (rs.size() != 2 || rs[0] < 1 || rs[1] % rs[0] != 0 || (rs[1] / rs[0] != 4 && rs[1] / rs[0] != 3 && rs[1] != rs[0])) {
+        throw Error(cell_at + ": recurrent_kernel has shape " + shape_to_string(rs) +
+                    ", expected [H, G*H] with G = 4 (LSTM), 3 (GRU) or 1 (SimpleRNN)");
+      }
+      const int64_t hidden = rs[0], gates = rs[1] / rs[0];
+      const CellKind cell = gates == 4 ? CellKind::lstm : gates == 3 ? CellKind::gru : options.rnn_nonlinearity.value_or(CellKind::rnn_tanh);
+      const GruReset this_reset = cell == CellKind::gru && bias.values.rank() == 1 ? GruReset::before : GruReset::after;
+      const int64_t inputs = kernel.values.rank() == 2 ? kernel.values.dim(0) : -1;
+      if (k == 0 && d == 0) {
+        if (options.rnn_nonlinearity && cell != CellKind::rnn_tanh && cell != CellKind::rnn_relu) {
+          throw Error(at + ": a nonlinearity was given, but the layer is an " + std::string(cell_name(cell)) +
+                      " (only SimpleRNN has tanh or relu)");
+        }
+        spec = RecurrentSpec{cell, inputs, hidden, static_cast<int64_t>(chosen.size()), layer.cells.size() == 2, 0};
+        reset = this_reset;
+      } else {
+        const int64_t expected_inputs = k == 0 ? spec.input_size : spec.directions() * spec.hidden_size;
+        if (cell != spec.cell || hidden != spec.hidden_size || this_reset != reset ||
+            (layer.cells.size() == 2) != spec.bidirectional || inputs != expected_inputs) {
+          throw Error(cell_at + ": does not stack on layer '" + chosen[0].name + "': it is a " + cell_name(cell) +
+                      " with H=" + std::to_string(hidden) + ", " + std::to_string(layer.cells.size()) +
+                      " direction(s) and " + std::to_string(inputs) + " inputs; expected a " + cell_name(spec.cell) +
+                      " with H=" + std::to_string(spec.hidden_size) + ", " + std::to_string(spec.directions()) +
+                      " direction(s) and " + std::to_string(expected_inputs) + " inputs (choose layers with --layer)");
+        }
+      }
+      const CellLayout& layout = cell_layout(Framework::keras, cell, this_reset);
+      weights.push_back(to_rnnkit(layout,
+                                  {std::move(kernel.values), std::move(recurrent_kernel.values), std::move(bias.values), {}},
+                                  hidden, cell_at));
+      sources.push_back(cell_sources(layout, "keras " + path + ":" + layer.name + "/", names_of.at("kernel"),
+                                     names_of.at("recurrent_kernel"), names_of.at("bias")));
+    }
+  }
+  spec.validate();
+  const std::string scope = options.scope.empty() ? cell_name(spec.cell) : options.scope;
+  return model_from_cell_weights(spec, reset, f64 ? DType::f64 : DType::f32, scope, weights, sources);
+}
+
+void export_keras(const RecurrentModel& model, const std::string& path) {
+  const QuietHdf5 quiet;
+  const std::string what = "export to Keras '" + path + "'";
+  if (model.options.merge != BidirectionalMerge::concat) {
+    throw Error(what + ": the layer merges its directions by " + std::string(merge_name(model.options.merge)) +
+                "; rnnkit writes Keras' Bidirectional with merge_mode concat only");
+  }
+  const std::vector<CellWeights> weights = cell_weights_of(model, what);
+  const RecurrentSpec& spec = model.spec;
+  const CellLayout& layout = cell_layout(Framework::keras, spec.cell, model.options.gru_reset);
+  const std::string base = spec.cell == CellKind::lstm ? "lstm" : spec.cell == CellKind::gru ? "gru" : "simple_rnn";
+  const std::string cell_group = base == "simple_rnn" ? "simple_rnn_cell" : base + "_cell";
+  const bool f64 = model.store.dtype() == DType::f64;
+
+  // An in-memory file (HDF5's core driver without a backing store), then one atomic write.
+  const Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fapl_core(fapl.get(), 1 << 16, 0);
+  const std::string memory_name = "rnnkit-keras-export-" + std::to_string(reinterpret_cast<uintptr_t>(&model));
+  std::vector<std::byte> image;
+  {
+    const Handle file(H5Fcreate(memory_name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), H5Fclose);
+    if (!file.valid()) throw Error(what + ": HDF5 could not create the file in memory");
+    const Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(lcpl.get(), 1);
+    // A string array attribute, or a scalar one (`scalar`, one value), as h5py writes them.
+    auto write_strings = [&](hid_t object, const char* name, const std::vector<std::string>& values, bool scalar = false) {
+      std::size_t size = 1;
+      for (const std::string& v : values) size = std::max(size, v.size());
+      std::vector<char> buffer(size * values.size(), '\0');
+      for (std::size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buffer.begin() + i * size);
+      const Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_size(type.get(), size);
+      H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+      const hsize_t n = values.size();
+      const Handle space(scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr), H5Sclose);
+      const Handle attr(H5Acreate2(object, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+      if (!attr.valid() || H5Awrite(attr.get(), type.get(), buffer.data()) < 0) {
+        throw Error(what + ": cannot write attribute '" + std::string(name) + "'");
+      }
+    };
+    auto write_dataset = [&](hid_t group, const std::string& name, const Tensor<double>& t) {
+      std::vector<hsize_t> dims(t.shape().begin(), t.shape().end());
+      const Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+      const Handle set(H5Dcreate2(group, name.c_str(), f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, space.get(), lcpl.get(),
+                                  H5P_DEFAULT, H5P_DEFAULT),
+                       H5Dclose);
+      if (!set.valid() || H5Dwrite(set.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.storage().data()) < 0) {
+        throw Error(what + ": cannot write dataset '" + name + "'");
+      }
+    };
+    std::vector<std::string> layer_names;
+    for (int64_t l = 0; l < spec.num_layers; ++l) {
+      const std::string suffix = l == 0 ? "" : "_" + std::to_string(l);
+      const std::string layer = spec.bidirectional ? "bidirectional" + suffix : base + suffix;
+      layer_names.push_back(layer);
+      const Handle group(H5Gcreate2(file.get(), layer.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
+      std::vector<std::string> weight_names;
+      for (int64_t d = 0; d < spec.directions(); ++d) {
+        const std::string cell_path = spec.bidirectional
+                                          ? layer + "/" + (d ? "backward_" : "forward_") + base + suffix + "/" + cell_group
+                                          : layer + "/" + cell_group;
+        const FrameworkCellWeights w =
+            from_rnnkit(layout, weights[static_cast<std::size_t>(l * spec.directions() + d)], spec.hidden_size);
+        for (const auto& [kind, tensor] : {std::pair<const char*, const Tensor<double>*>{"kernel", &w.kernel},
+                                           {"recurrent_kernel", &w.recurrent},
+                                           {"bias", &w.bias}}) {
+          const std::string name = cell_path + "/" + kind + ":0";
+          weight_names.push_back(name);
+          write_dataset(group.get(), name, *tensor);
+        }
+      }
+      write_strings(group.get(), "weight_names", weight_names);
+    }
+    write_strings(file.get(), "layer_names", layer_names);
+    write_strings(file.get(), "backend", {"tensorflow"}, true);
+    write_strings(file.get(), "keras_version", {"2.11.0"}, true);
+    H5Fflush(file.get(), H5F_SCOPE_GLOBAL);
+    const ssize_t size = H5Fget_file_image(file.get(), nullptr, 0);
+    if (size <= 0) throw Error(what + ": HDF5 gave no file image");
+    image.resize(static_cast<std::size_t>(size));
+    if (H5Fget_file_image(file.get(), image.data(), image.size()) != size) throw Error(what + ": HDF5 file image incomplete");
+  }
+  write_file_atomically(path, {std::span<const std::byte>(image)});
+}
+
+}  // namespace rnnkit

@@ -1,0 +1,148 @@
+// Keras 2 HDF5 weights: imported models compute what Keras' equations compute (fixtures from
+// an independent numpy implementation), export writes Keras' layout back exactly, and bad
+// files and choices get errors that name them.
+#include "rnnkit/formats/keras.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "rnnkit/checkpoint/safetensors.h"
+#include "test_support.h"
+
+namespace rnnkit {
+namespace {
+
+using test::error_of;
+using test::TempDir;
+
+std::string fixture(const std::string& name) { return std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/keras/" + name; }
+
+struct Case {
+  const char* name;
+  RecurrentSpec spec;
+  GruReset reset;
+};
+
+std::vector<Case> cases() {
+  return {
+      {"lstm", {CellKind::lstm, 3, 5, 1, false, 0}, GruReset::after},
+      {"gru_bi", {CellKind::gru, 3, 5, 1, true, 0}, GruReset::after},
+      {"gru_reset_before_2layers", {CellKind::gru, 3, 5, 2, false, 0}, GruReset::before},
+      {"simple_rnn", {CellKind::rnn_tanh, 3, 5, 1, false, 0}, GruReset::after},
+      {"model_lstm_bi_2layers_dense", {CellKind::lstm, 3, 5, 2, true, 0}, GruReset::after},
+  };
+}
+
+TEST(KerasFormat, ImportedLayersComputeKerasOutputs) {
+  for (const Case& c : cases()) {
+    SCOPED_TRACE(c.name);
+    RecurrentModel model = import_keras(fixture(std::string(c.name) + ".h5"));
+    EXPECT_EQ(model.spec.to_json(), c.spec.to_json());
+    EXPECT_EQ(model.options.gru_reset, c.reset);
+    EXPECT_EQ(model.store.dtype(), DType::f32);
+    const SafetensorsFile io = SafetensorsFile::read(fixture(std::string(c.name) + ".io.safetensors"));
+    RecurrentLayer<float> layer(model.store, model.scope, model.spec, model.options);
+    const Tensor<float> x = io.to_float(io.at("input"));
+    const RecurrentResult<float> y = layer.forward(x.view());
+    auto compare = [&](const char* name, const Tensor<float>& got) {
+      const Tensor<double> want = io.to_double(io.at(name));
+      ASSERT_EQ(got.shape(), want.shape()) << name;
+      // float32 weights; numpy computed in float64, rnnkit in float32.
+      for (int64_t i = 0; i < got.numel(); ++i) EXPECT_NEAR(got[i], want[i], 2e-6) << name << " " << i;
+    };
+    compare("output", y.output);
+    compare("h_n", y.h_n);
+    if (io.find("c_n") != nullptr) compare("c_n", y.c_n);
+  }
+}
+
+TEST(KerasFormat, ImportThenExportWritesTheSourceWeightsExactly) {
+  TempDir dir;
+  for (const Case& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const std::string source = fixture(std::string(c.name) + ".h5");
+    const RecurrentModel model = import_keras(source);
+    export_keras(model, dir.file("out.h5"));
+    const auto original = read_keras_weights(source);
+    const auto exported = read_keras_weights(dir.file("out.h5"));
+    std::size_t recurrent = 0;
+    for (const auto& [name, values] : original) {
+      if (name.rfind("dense/", 0) == 0) continue;  // not a recurrent layer: not exported
+      ++recurrent;
+      const auto it = exported.find(name);
+      ASSERT_NE(it, exported.end()) << name;
+      ASSERT_EQ(it->second.shape(), values.shape()) << name;
+      EXPECT_EQ(std::memcmp(it->second.storage().data(), values.storage().data(), values.numel() * sizeof(double)), 0)
+          << name;
+    }
+    EXPECT_EQ(exported.size(), recurrent);
+    // And export then import gives back the model's variables bit for bit.
+    const RecurrentModel again = import_keras(dir.file("out.h5"));
+    for (const Variable& v : model.store.variables()) {
+      const auto a = model.store.value<float>(v);
+      const auto b = again.store.value<float>(again.store.at(v.name));
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)), 0) << v.name;
+    }
+  }
+}
+
+TEST(KerasFormat, LayersAreChosenByNameAndRecordTheirSource) {
+  KerasImportOptions options;
+  options.layers = {"bidirectional_1"};
+  options.scope = "encoder";
+  const RecurrentModel model = import_keras(fixture("model_lstm_bi_2layers_dense.h5"), options);
+  EXPECT_EQ(model.spec.num_layers, 1);
+  EXPECT_EQ(model.spec.input_size, 10);  // the first layer's two directions
+  EXPECT_EQ(model.store.at("encoder/l0/bw/weight_hh").source,
+            "keras " + fixture("model_lstm_bi_2layers_dense.h5") +
+                ":bidirectional_1/bidirectional_1/backward_lstm_1/lstm_cell/recurrent_kernel:0");
+}
+
+TEST(KerasFormat, BadFilesAndChoicesAreNamed) {
+  TempDir dir;
+  std::ofstream(dir.file("text.h5")) << "not hdf5";
+  EXPECT_NE(error_of([&] { import_keras(dir.file("text.h5")); }).find("not an HDF5 file"), std::string::npos);
+  KerasImportOptions dense;
+  dense.layers = {"dense"};
+  EXPECT_NE(error_of([&] { import_keras(fixture("model_lstm_bi_2layers_dense.h5"), dense); })
+                .find("no recurrent layer 'dense'; its recurrent layers are bidirectional, bidirectional_1"),
+            std::string::npos);
+  KerasImportOptions relu;
+  relu.rnn_nonlinearity = CellKind::rnn_relu;
+  EXPECT_NE(error_of([&] { import_keras(fixture("lstm.h5"), relu); }).find("only SimpleRNN has tanh or relu"),
+            std::string::npos);
+  KerasImportOptions mixed;
+  mixed.layers = {"bidirectional_1", "bidirectional"};  // the second does not take 10 inputs
+  EXPECT_NE(error_of([&] { import_keras(fixture("model_lstm_bi_2layers_dense.h5"), mixed); }).find("does not stack on"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+TEST(KerasFormat, TheCommandLineImportsExportsAndInspectShowsTheOrigin) {
+  TempDir dir;
+  const std::string source = fixture("gru_reset_before_2layers.h5");
+  const auto imported = test::run_cli("import --from keras --scope enc " + source + " -o " + dir.file("m.safetensors"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  const auto table = test::run_cli("inspect " + dir.file("m.safetensors"));
+  EXPECT_NE(table.output.find("from keras " + source + ":gru_1/gru_1/gru_cell/recurrent_kernel:0"), std::string::npos)
+      << table.output;
+  EXPECT_NE(table.output.find("\"format\":\"keras\""), std::string::npos);
+  const auto exported = test::run_cli("export --to keras " + dir.file("m.safetensors") + " -o " + dir.file("back.h5"));
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const auto back = read_keras_weights(dir.file("back.h5"));
+  const auto original = read_keras_weights(source);
+  ASSERT_EQ(back.size(), original.size());
+  for (const auto& [name, values] : original) EXPECT_EQ(back.at(name).storage(), values.storage()) << name;
+  const auto bad = test::run_cli("import --from keras --prefix x. " + source + " -o " + dir.file("x.safetensors"));
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+}
+
+}  // namespace
+}  // namespace rnnkit
