@@ -212,7 +212,8 @@ RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, GruReset reset
     const Tensor<double>& source = p.kind == "weight_ih"   ? w.weight_ih
                                    : p.kind == "weight_hh" ? w.weight_hh
                                    : p.kind == "bias_ih"   ? w.bias_ih
-                                                           : w.bias_hh;
+                                   : p.kind == "bias_hh"   ? w.bias_hh
+                                                           : w.weight_hr;
     const Variable& v = model.store.at(scope + "/" + p.name);
     if (source.shape() != v.shape) {
       throw Error("layer " + std::to_string(p.layer) + (p.reverse ? " backward" : " forward") + ": " + p.kind +
@@ -228,16 +229,13 @@ RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, GruReset reset
     model.store.set_source(v.name, p.kind == "weight_ih"   ? from.weight_ih
                                    : p.kind == "weight_hh" ? from.weight_hh
                                    : p.kind == "bias_ih"   ? from.bias_ih
-                                                           : from.bias_hh);
+                                   : p.kind == "bias_hh"   ? from.bias_hh
+                                                           : from.weight_hr);
   }
   return model;
 }
 
-std::vector<CellWeights> cell_weights_of(const RecurrentModel& model, const std::string& what) {
-  if (model.spec.proj_size > 0) {
-    throw Error(what + ": the LSTM '" + model.scope + "' has a projection (proj_size " +
-                std::to_string(model.spec.proj_size) + "), which this format cannot store");
-  }
+std::vector<CellWeights> cell_weights_of(const RecurrentModel& model) {
   std::vector<CellWeights> out(static_cast<std::size_t>(model.spec.num_layers * model.spec.directions()));
   for (const RecurrentParameter& p : recurrent_parameters(model.spec)) {
     const Variable& v = model.store.at(model.scope + "/" + p.name);
@@ -250,8 +248,11 @@ std::vector<CellWeights> cell_weights_of(const RecurrentModel& model, const std:
       for (int64_t i = 0; i < src.numel(); ++i) t[i] = static_cast<double>(src[i]);
     }
     CellWeights& w = out[static_cast<std::size_t>(p.layer * model.spec.directions() + (p.reverse ? 1 : 0))];
-    (p.kind == "weight_ih" ? w.weight_ih : p.kind == "weight_hh" ? w.weight_hh : p.kind == "bias_ih" ? w.bias_ih : w.bias_hh) =
-        std::move(t);
+    (p.kind == "weight_ih"   ? w.weight_ih
+     : p.kind == "weight_hh" ? w.weight_hh
+     : p.kind == "bias_ih"   ? w.bias_ih
+     : p.kind == "bias_hh"   ? w.bias_hh
+                             : w.weight_hr) = std::move(t);
   }
   return out;
 }

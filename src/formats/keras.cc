@@ -278,7 +278,11 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
     throw Error(what + ": the layer merges its directions by " + std::string(merge_name(model.options.merge)) +
                 "; rnnkit writes Keras' Bidirectional with merge_mode concat only");
   }
-  const std::vector<CellWeights> weights = cell_weights_of(model, what);
+  if (model.spec.proj_size > 0) {
+    throw Error(what + ": the LSTM '" + model.scope + "' has a projection (proj_size " +
+                std::to_string(model.spec.proj_size) + "), which Keras' LSTM cannot store");
+  }
+  const std::vector<CellWeights> weights = cell_weights_of(model);
   const RecurrentSpec& spec = model.spec;
   const CellLayout& layout = cell_layout(Framework::keras, spec.cell, model.options.gru_reset);
   const std::string base = spec.cell == CellKind::lstm ? "lstm" : spec.cell == CellKind::gru ? "gru" : "simple_rnn";

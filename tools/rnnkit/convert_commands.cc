@@ -1,5 +1,5 @@
 // rnnkit import / export: weights from and to other frameworks' layouts. --from and --to
-// name the format: pytorch (formats/pytorch.h), keras (formats/keras.h).
+// name the format: pytorch (formats/pytorch.h), keras (formats/keras.h), tf1 (formats/tf1.h).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -9,18 +9,21 @@
 #include "rnnkit/core/error.h"
 #include "rnnkit/formats/keras.h"
 #include "rnnkit/formats/pytorch.h"
+#include "rnnkit/formats/tf1.h"
 
 namespace rnnkit::cli {
 namespace {
 
 struct ImportArgs {
-  std::string from, prefix, nonlinearity, scope, input, output;
+  std::string from, prefix, nonlinearity, scope, input, output, dtype;
   std::vector<std::string> layers;
+  std::optional<double> forget_bias;
 };
 
 struct ExportArgs {
   std::string to, model, output;
   std::optional<std::string> prefix;
+  std::optional<double> forget_bias;
 };
 
 std::optional<CellKind> nonlinearity(const std::string& name) {
@@ -29,10 +32,13 @@ std::optional<CellKind> nonlinearity(const std::string& name) {
 }
 
 void run_import(const ImportArgs& args) {
-  if (args.from != "pytorch" && !args.prefix.empty()) {
-    throw CLI::ValidationError("--prefix", "applies to --from pytorch only");
+  if (args.from == "keras" && !args.prefix.empty()) {
+    throw CLI::ValidationError("--prefix", "applies to --from pytorch and tf1 (keras: --layer)");
   }
   if (args.from != "keras" && !args.layers.empty()) throw CLI::ValidationError("--layer", "applies to --from keras only");
+  if (args.from != "tf1" && (args.forget_bias || !args.dtype.empty())) {
+    throw CLI::ValidationError("--forget-bias/--dtype", "apply to --from tf1 only");
+  }
   std::optional<RecurrentModel> model;
   nlohmann::ordered_json source{{"format", args.from}, {"file", args.input}};
   if (args.from == "pytorch") {
@@ -42,6 +48,24 @@ void run_import(const ImportArgs& args) {
     options.rnn_nonlinearity = nonlinearity(args.nonlinearity);
     model.emplace(import_pytorch(SafetensorsFile::read(args.input), options));
     source["prefix"] = args.prefix;
+  } else if (args.from == "tf1") {
+    Tf1ImportOptions options;
+    options.prefix = args.prefix;
+    options.scope = args.scope;
+    options.rnn_nonlinearity = nonlinearity(args.nonlinearity);
+    if (args.forget_bias) options.forget_bias = *args.forget_bias;
+    if (!args.dtype.empty()) options.dtype = args.dtype == "f64" ? DType::f64 : DType::f32;
+    const std::map<std::string, NpyArray> variables = read_tf1_variables(args.input);
+    Tf1Import imported = import_tf1(variables, args.input, options);
+    model.emplace(std::move(imported.model));
+    // The file's float type, for export to write back (an f64 import of F32 tensors keeps the
+    // forget-bias fold exact, and export returns F32).
+    bool any_f32 = false;
+    for (const auto& [name, array] : variables) any_f32 = any_f32 || array.dtype == "F32";
+    source["tensor_dtype"] = any_f32 ? "F32" : "F64";
+    source["prefix"] = args.prefix;
+    source["forget_bias"] = options.forget_bias;
+    source["cell_paths"] = imported.cell_paths;
   } else {
     KerasImportOptions options;
     options.layers = args.layers;
@@ -61,29 +85,59 @@ void run_import(const ImportArgs& args) {
             << "), " << model->store.variables().size() << " tensors\n";
 }
 
-// The prefix recorded at a PyTorch import, so that import then export gives back the same names.
-std::string recorded_prefix(const std::string& path) {
+// What an import of `format` recorded (rnnkit.source), so that export writes the same names
+// back; an empty object when the checkpoint came from elsewhere.
+nlohmann::json recorded_source(const std::string& path, const std::string& format) {
   const SafetensorsFile file = SafetensorsFile::read(path);
   const auto it = file.metadata().find("rnnkit.source");
-  if (it == file.metadata().end()) return "";
+  if (it == file.metadata().end()) return nlohmann::json::object();
   const nlohmann::json source = nlohmann::json::parse(it->second, nullptr, false);
-  if (source.is_object() && source.value("format", "") == "pytorch" && source.contains("prefix") &&
-      source["prefix"].is_string()) {
-    return source["prefix"].get<std::string>();
-  }
-  return "";
+  return source.is_object() && source.value("format", "") == format ? source : nlohmann::json::object();
 }
 
 void run_export(const ExportArgs& args) {
   if (args.to != "pytorch" && args.prefix) throw CLI::ValidationError("--prefix", "applies to --to pytorch only");
+  if (args.to != "tf1" && args.forget_bias) throw CLI::ValidationError("--forget-bias", "applies to --to tf1 only");
   const RecurrentModel model = load_recurrent_model(args.model, std::nullopt);  // values pass through unchanged
+  if (args.to == "tf1") {
+    const nlohmann::json recorded = recorded_source(args.model, "tf1");
+    const double forget_bias = args.forget_bias.value_or(recorded.value("forget_bias", 1.0));
+    std::vector<std::string> paths;
+    if (recorded.contains("cell_paths") && recorded["cell_paths"].is_array()) {
+      for (const auto& p : recorded["cell_paths"]) {
+        if (p.is_string()) paths.push_back(p.get<std::string>());
+      }
+    }
+    std::vector<Tensor<double>> values;
+    std::vector<Tensor<float>> floats;
+    std::vector<SafetensorsTensor> tensors;
+    const auto named = export_tf1(model, forget_bias, paths);
+    values.reserve(named.size());
+    floats.reserve(named.size());
+    const std::string dtype = recorded.value("tensor_dtype", model.store.dtype() == DType::f64 ? "F64" : "F32");
+    for (const auto& [name, t] : named) {
+      if (dtype == "F64") {
+        values.push_back(t);
+        tensors.push_back(safetensors_tensor(name, values.back().view()));
+      } else {
+        Tensor<float> f(t.shape());
+        for (int64_t i = 0; i < t.numel(); ++i) f[i] = static_cast<float>(t[i]);
+        floats.push_back(std::move(f));
+        tensors.push_back(safetensors_tensor(name, floats.back().view()));
+      }
+    }
+    write_safetensors(args.output, tensors, {{"format", "tf1"}});
+    std::cout << "wrote " << args.output << ": TF1 variables (" << named.size() << " tensors, forget_bias "
+              << forget_bias << " taken out of the LSTM forget gate)\n";
+    return;
+  }
   if (args.to == "keras") {
     export_keras(model, args.output);
     std::cout << "wrote " << args.output << ": Keras 2 HDF5 weights, " << model.spec.num_layers << " layer(s)"
               << (model.spec.bidirectional ? " in Bidirectional" : "") << "\n";
     return;
   }
-  const std::string prefix = args.prefix ? *args.prefix : recorded_prefix(args.model);
+  const std::string prefix = args.prefix ? *args.prefix : recorded_source(args.model, "pytorch").value("prefix", "");
   write_safetensors(args.output, export_pytorch(model, prefix), {{"format", "pt"}});
   std::cout << "wrote " << args.output << ": PyTorch nn." << (model.spec.cell == CellKind::lstm  ? "LSTM"
                                                               : model.spec.cell == CellKind::gru ? "GRU"
@@ -97,10 +151,14 @@ void run_export(const ExportArgs& args) {
 void add_import_command(CLI::App& app) {
   auto args = std::make_shared<ImportArgs>();
   CLI::App* cmd = app.add_subcommand("import", "Convert another framework's recurrent weights into an rnnkit checkpoint");
-  cmd->add_option("--from", args->from, "Source format: pytorch (a state_dict as safetensors) or keras (HDF5 weights)")
+  cmd->add_option("--from", args->from,
+                  "Source format: pytorch (state_dict as safetensors), keras (HDF5 weights), tf1 (.npz or safetensors)")
       ->required()
-      ->check(CLI::IsMember({"pytorch", "keras"}));
-  cmd->add_option("--prefix", args->prefix, "pytorch: module prefix of the tensors, e.g. 'encoder.rnn.'");
+      ->check(CLI::IsMember({"pytorch", "keras", "tf1"}));
+  cmd->add_option("--prefix", args->prefix, "pytorch, tf1: only the tensors under this prefix, e.g. 'encoder.rnn.'");
+  cmd->add_option("--forget-bias", args->forget_bias, "tf1: the LSTM's run-time forget_bias, folded into the bias (default 1)");
+  cmd->add_option("--dtype", args->dtype, "tf1: f32 or f64 (default: f64 if every tensor is F64)")
+      ->check(CLI::IsMember({"f32", "f64"}));
   cmd->add_option("--layer", args->layers, "keras: a layer to import (repeat to stack; default: every recurrent layer)");
   cmd->add_option("--nonlinearity", args->nonlinearity, "nn.RNN's / SimpleRNN's activation (not stored with the weights)")
       ->check(CLI::IsMember({"tanh", "relu"}));
@@ -113,9 +171,10 @@ void add_import_command(CLI::App& app) {
 void add_export_command(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* cmd = app.add_subcommand("export", "Write an rnnkit recurrent checkpoint in another framework's layout");
-  cmd->add_option("--to", args->to, "Target format: pytorch (safetensors state_dict) or keras (HDF5 weights)")
+  cmd->add_option("--to", args->to, "Target format: pytorch (safetensors state_dict), keras (HDF5), tf1 (safetensors)")
       ->required()
-      ->check(CLI::IsMember({"pytorch", "keras"}));
+      ->check(CLI::IsMember({"pytorch", "keras", "tf1"}));
+  cmd->add_option("--forget-bias", args->forget_bias, "tf1: forget_bias to take out of the LSTM bias (default: as imported, else 1)");
   cmd->add_option("--prefix", args->prefix, "pytorch: module prefix for the tensor names (default: the one recorded at import)");
   cmd->add_option("model", args->model, "A checkpoint written by rnnkit init or import")->required();
   cmd->add_option("-o,--output", args->output, "Output file")->required();

@@ -61,6 +61,7 @@ const CellLayout& cell_layout(Framework framework, CellKind cell, GruReset reset
 // One direction of one layer in rnnkit's layout.
 struct CellWeights {
   Tensor<double> weight_ih, weight_hh, bias_ih, bias_hh;
+  Tensor<double> weight_hr;  // LSTM projection [P, H]; no elements without one
 };
 
 // The same in a framework's layout: `kernel` and `recurrent` as stored; `bias` as the bias
@@ -77,7 +78,7 @@ FrameworkCellWeights from_rnnkit(const CellLayout& layout, const CellWeights& we
 
 // Where each of a cell's rnnkit tensors came from, e.g. "keras FILE:lstm/lstm/lstm_cell/kernel:0".
 struct CellSources {
-  std::string weight_ih, weight_hh, bias_ih, bias_hh;
+  std::string weight_ih, weight_hh, bias_ih, bias_hh, weight_hr;
 };
 // The sources of a cell read from `origin` (e.g. "keras w.h5:lstm/") with the framework's
 // tensor names, following the layout's bias style.
@@ -86,12 +87,11 @@ CellSources cell_sources(const CellLayout& layout, const std::string& origin, co
 
 // A model whose variables (under `scope`, in a store of `dtype`) hold `weights`, one per
 // layer and direction (index layer * D + direction), each variable's source set from
-// `sources` (same indexing). LSTM projections are not covered (no format here has them).
+// `sources` (same indexing); weight_hr for an LSTM with a projection.
 RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, GruReset reset, DType dtype, const std::string& scope,
                                        const std::vector<CellWeights>& weights, const std::vector<CellSources>& sources);
-// The model's weights, one per layer and direction, as float64. Throws Error for an LSTM
-// with a projection (`what` names the target format).
-std::vector<CellWeights> cell_weights_of(const RecurrentModel& model, const std::string& what);
+// The model's weights, one per layer and direction, as float64 (weight_hr too, if any).
+std::vector<CellWeights> cell_weights_of(const RecurrentModel& model);
 
 // The blocks of dimension `axis` (0 or 1) of a rank-2 tensor, of `block` rows or columns
 // each, reordered from order `from` to order `to` (both spell the same letters).

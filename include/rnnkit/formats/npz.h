@@ -1,0 +1,25 @@
+// NumPy .npz archives (np.savez, np.savez_compressed): a ZIP file of .npy arrays.
+//
+// Read: ZIP entries stored or deflated (through zlib), no ZIP64, no encryption; each entry
+// NAME.npy an array in .npy format 1.0, 2.0 or 3.0, little-endian float32, float64, int32,
+// int64 or bool, C order (a Fortran-order array is an error). Every size is checked against
+// the file before it is used; a malformed archive is an Error naming the file, the entry and
+// what is wrong.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "rnnkit/core/tensor.h"
+
+namespace rnnkit {
+
+struct NpyArray {
+  std::string dtype;  // "F32", "F64", "I32", "I64", "BOOL" (safetensors' names)
+  Tensor<double> values;
+};
+
+// Arrays by name (the entry name without ".npy").
+std::map<std::string, NpyArray> read_npz(const std::string& path);
+
+}  // namespace rnnkit

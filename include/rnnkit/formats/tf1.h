@@ -1,0 +1,73 @@
+// TensorFlow 1 RNN cell variables (tf.compat.v1.nn.rnn_cell) to and from rnnkit, from a
+// safetensors or .npz file of the variables under their TF1 names.
+//
+//   LSTMCell, BasicLSTMCell  {cell}/kernel [in + R, 4H] (gates i, j, f, o), {cell}/bias [4H],
+//                            LSTMCell(num_proj=P): {cell}/projection/kernel [H, P], R = P
+//   GRUCell                  gru_cell/gates/kernel [in + H, 2H] (r, u), gru_cell/gates/bias [2H],
+//                            gru_cell/candidate/kernel [in + H, H], gru_cell/candidate/bias [H]
+//   BasicRNNCell             basic_rnn_cell/kernel [in + H, H], basic_rnn_cell/bias [H]
+// with {cell} = lstm_cell or basic_lstm_cell, under
+//   rnn/{cell}/                                     one layer (tf.nn.dynamic_rnn)
+//   rnn/multi_rnn_cell/cell_{k}/{cell}/             stacked (MultiRNNCell)
+//   bidirectional_rnn/{fw|bw}/{cell}/               bidirectional_dynamic_rnn
+//   stack_bidirectional_rnn/cell_{k}/bidirectional_rnn/{fw|bw}/{cell}/   stack_bidirectional_dynamic_rnn
+// or the user's own scopes in place of rnn/... (a ":0" suffix is ignored).
+//
+// Conversion (formats/cell_layout.h does the gates): the kernel's first `in` rows are the
+// input weights, the rest the recurrent ones, both transposed; gates i, j, f, o become i, f,
+// g, o; TF1 adds forget_bias (default 1.0) to the forget gate at run time, rnnkit folds it
+// into bias_ih's f block (in float32 that sum rounds: import as float64 to keep every bit);
+// GRUCell computes the reset before the recurrent product (rnnkit's gru_reset before) with
+// its update gate u = rnnkit's z; the candidate's weights are rnnkit's n block.
+// Not convertible, and an error that says so: a bidirectional_dynamic_rnn over MultiRNNCells
+// of 2 or more layers (each direction is stacked on its own; rnnkit's stacked bidirectional
+// layer feeds both directions to the next layer, as stack_bidirectional_dynamic_rnn does).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rnnkit/formats/npz.h"
+#include "rnnkit/layers/recurrent_model.h"
+
+namespace rnnkit {
+
+// The variables of a .npz (np.savez) or safetensors file, by name. Throws Error naming the file.
+std::map<std::string, NpyArray> read_tf1_variables(const std::string& path);
+
+struct Tf1ImportOptions {
+  std::string prefix;                        // only variables under it (e.g. "encoder/")
+  std::string scope;                         // rnnkit scope; default: the cell name
+  double forget_bias = 1.0;                  // LSTM: TF1's run-time forget bias, folded into bias_ih
+  std::optional<CellKind> rnn_nonlinearity;  // BasicRNNCell's activation: tanh (default) or relu
+  std::optional<DType> dtype;                // default: float64 if every tensor is F64, else float32
+};
+
+struct Tf1Import {
+  RecurrentModel model;
+  // Each cell's TF1 path, per layer and direction (index layer * D + direction), e.g.
+  // "rnn/multi_rnn_cell/cell_1/lstm_cell/": export writes the same names back.
+  std::vector<std::string> cell_paths;
+};
+
+// Throws Error naming `origin` and what does not fit: no cell under the prefix (with the
+// cells found elsewhere), cells of several models (pick one with a prefix), mixed cell
+// kinds, missing layers or tensors, wrong shapes, a per-direction MultiRNNCell stack.
+Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std::string& origin,
+                     const Tf1ImportOptions& options = {});
+
+// The TF1 paths rnnkit writes when none were recorded: rnn/{cell}/, rnn/multi_rnn_cell/cell_{k}/{cell}/,
+// bidirectional_rnn/{fw|bw}/{cell}/ or stack_bidirectional_rnn/cell_{k}/bidirectional_rnn/{fw|bw}/{cell}/.
+std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec);
+
+// The layer's variables under TF1 names (cell_paths: one per layer and direction; empty: the
+// defaults), float64 values, forget_bias taken back out of the LSTM forget block. Throws
+// Error for a GRU with the reset after the product (TF1's GRUCell resets before) or a merge
+// other than concat.
+std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentModel& model, double forget_bias = 1.0,
+                                                               std::vector<std::string> cell_paths = {});
+
+}  // namespace rnnkit

@@ -1,0 +1,335 @@
+// TensorFlow 1 cell variables; see formats/tf1.h.
+#include "rnnkit/formats/tf1.h"
+
+#include <algorithm>
+#include <set>
+
+#include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/core/error.h"
+#include "rnnkit/formats/cell_layout.h"
+
+namespace rnnkit {
+namespace {
+
+const std::vector<std::string>& cell_classes() {
+  static const std::vector<std::string> kClasses = {"lstm_cell", "basic_lstm_cell", "gru_cell", "basic_rnn_cell"};
+  return kClasses;
+}
+
+std::vector<std::string> segments(const std::string& path) {
+  std::vector<std::string> out;
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    const std::size_t end = path.find('/', begin);
+    out.push_back(path.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    if (end == std::string::npos) break;
+    begin = end + 1;
+  }
+  return out;
+}
+
+// One cell found in the file: its path ("…/lstm_cell/"), its class, and where it sits.
+struct FoundCell {
+  std::string path, cell_class, root;  // root: the path before any layer/direction segment
+  int64_t layer = 0;
+  int direction = 0;                    // 0 fw (or unidirectional), 1 bw
+  bool direction_outside_stack = false; // bidirectional_rnn/fw/multi_rnn_cell/cell_k: per-direction stacks
+  std::map<std::string, const NpyArray*> tensors;  // "kernel", "bias", "gates/kernel", ...
+};
+
+FoundCell locate(const std::string& path, const std::string& cell_class) {
+  FoundCell c{path, cell_class, "", 0, 0, false, {}};
+  const std::vector<std::string> parts = segments(path.substr(0, path.size() - 1));  // drop the trailing '/'
+  std::size_t root_end = parts.size() - 1;  // index of the first layer/direction segment, or of the cell
+  int direction_at = -1, stack_at = -1;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    const std::string& s = parts[i];
+    if (s == "fw" || s == "bw") {
+      c.direction = s == "bw" ? 1 : 0;
+      direction_at = static_cast<int>(i);
+      root_end = std::min(root_end, i > 0 && parts[i - 1] == "bidirectional_rnn" ? i - 1 : i);
+    } else if (s.rfind("cell_", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos) {
+      c.layer = std::stoll(s.substr(5));
+      stack_at = static_cast<int>(i);
+      root_end = std::min(root_end, i > 0 && parts[i - 1] == "multi_rnn_cell" ? i - 1 : i);
+    }
+  }
+  c.direction_outside_stack = direction_at >= 0 && stack_at > direction_at && parts[stack_at - 1] == "multi_rnn_cell";
+  for (std::size_t i = 0; i < root_end; ++i) c.root += parts[i] + "/";
+  return c;
+}
+
+Tensor<double> rows_of(const Tensor<double>& t, int64_t begin, int64_t count) {
+  const int64_t cols = t.dim(1);
+  Tensor<double> out({count, cols});
+  std::copy(t.storage().begin() + begin * cols, t.storage().begin() + (begin + count) * cols, out.storage().begin());
+  return out;
+}
+
+Tensor<double> columns_of(const Tensor<double>& t, int64_t begin, int64_t count) {
+  const int64_t rows = t.dim(0), cols = t.dim(t.rank() - 1);
+  Tensor<double> out(t.rank() == 1 ? Shape{count} : Shape{rows, count});
+  const int64_t n = t.rank() == 1 ? 1 : rows;
+  for (int64_t r = 0; r < n; ++r) {
+    std::copy(t.storage().begin() + r * cols + begin, t.storage().begin() + r * cols + begin + count,
+              out.storage().begin() + r * count);
+  }
+  return out;
+}
+
+Tensor<double> stack_rows(const Tensor<double>& a, const Tensor<double>& b) {
+  Tensor<double> out({a.dim(0) + b.dim(0), a.dim(1)});
+  std::copy(a.storage().begin(), a.storage().end(), out.storage().begin());
+  std::copy(b.storage().begin(), b.storage().end(), out.storage().begin() + a.numel());
+  return out;
+}
+
+Tensor<double> join_columns(const Tensor<double>& a, const Tensor<double>& b) {
+  const int64_t rows = a.rank() == 1 ? 1 : a.dim(0), ca = a.dim(a.rank() - 1), cb = b.dim(b.rank() - 1);
+  Tensor<double> out(a.rank() == 1 ? Shape{ca + cb} : Shape{rows, ca + cb});
+  for (int64_t r = 0; r < rows; ++r) {
+    std::copy(a.storage().begin() + r * ca, a.storage().begin() + (r + 1) * ca, out.storage().begin() + r * (ca + cb));
+    std::copy(b.storage().begin() + r * cb, b.storage().begin() + (r + 1) * cb,
+              out.storage().begin() + r * (ca + cb) + ca);
+  }
+  return out;
+}
+
+Tensor<double> transposed(const Tensor<double>& t) {
+  Tensor<double> out({t.dim(1), t.dim(0)});
+  for (int64_t r = 0; r < t.dim(0); ++r) {
+    for (int64_t c = 0; c < t.dim(1); ++c) out[c * t.dim(0) + r] = t[r * t.dim(1) + c];
+  }
+  return out;
+}
+
+CellKind kind_of(const std::string& cell_class, const Tf1ImportOptions& options) {
+  if (cell_class == "gru_cell") return CellKind::gru;
+  if (cell_class == "basic_rnn_cell") return options.rnn_nonlinearity.value_or(CellKind::rnn_tanh);
+  return CellKind::lstm;
+}
+
+}  // namespace
+
+std::map<std::string, NpyArray> read_tf1_variables(const std::string& path) {
+  if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npz") == 0) return read_npz(path);
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  std::map<std::string, NpyArray> out;
+  for (const SafetensorsEntry& e : file.entries()) out[e.name] = NpyArray{e.dtype, file.to_double(e)};
+  return out;
+}
+
+Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std::string& origin,
+                     const Tf1ImportOptions& options) {
+  const std::string where = "tf1 variables '" + origin + "'";
+  std::map<std::string, FoundCell> cells;  // by path
+  std::set<std::string> elsewhere;
+  bool all_f64 = true;
+  for (const auto& [raw_name, array] : variables) {
+    std::string name = raw_name;
+    if (name.size() > 2 && name.compare(name.size() - 2, 2, ":0") == 0) name.resize(name.size() - 2);
+    for (const std::string& cls : cell_classes()) {
+      const std::size_t at = name.find(cls + "/");
+      if (at == std::string::npos || (at > 0 && name[at - 1] != '/')) continue;
+      const std::string path = name.substr(0, at + cls.size() + 1);
+      if (name.rfind(options.prefix, 0) != 0) {
+        elsewhere.insert(path);
+        break;
+      }
+      auto it = cells.find(path);
+      if (it == cells.end()) it = cells.emplace(path, locate(path, cls)).first;
+      it->second.tensors[name.substr(path.size())] = &array;
+      all_f64 = all_f64 && array.dtype == "F64";
+      break;
+    }
+  }
+  if (cells.empty()) {
+    std::string list;
+    for (const std::string& p : elsewhere) list += (list.empty() ? "" : ", ") + p;
+    throw Error(where + ": no TF1 RNN cell (lstm_cell, basic_lstm_cell, gru_cell, basic_rnn_cell)" +
+                (options.prefix.empty() ? std::string() : " under prefix '" + options.prefix + "'") +
+                (list.empty() ? "" : "; cells found elsewhere: " + list));
+  }
+  std::set<std::string> roots, classes;
+  int64_t layers = 0;
+  bool bidirectional = false;
+  for (const auto& [path, c] : cells) {
+    roots.insert(c.root);
+    classes.insert(c.cell_class);
+    layers = std::max(layers, c.layer + 1);
+    bidirectional = bidirectional || c.direction == 1;
+  }
+  if (roots.size() > 1) {
+    std::string list;
+    for (const std::string& r : roots) list += (list.empty() ? "'" : ", '") + r + "'";
+    throw Error(where + ": cells of several models, under " + list + ": choose one with --prefix");
+  }
+  if (classes.size() > 1) throw Error(where + ": cells of different kinds (" + *classes.begin() + ", " + *classes.rbegin() + ")");
+  const std::string cell_class = *classes.begin();
+  const CellKind cell = kind_of(cell_class, options);
+  if (options.rnn_nonlinearity && cell_class != "basic_rnn_cell") {
+    throw Error(where + ": a nonlinearity was given, but the cells are " + cell_class + " (only BasicRNNCell has one)");
+  }
+  const int64_t directions = bidirectional ? 2 : 1;
+  std::vector<const FoundCell*> ordered(static_cast<std::size_t>(layers * directions), nullptr);
+  for (const auto& [path, c] : cells) {
+    if (c.direction_outside_stack && layers > 1) {
+      throw Error(where + ": '" + path + "' is layer " + std::to_string(c.layer) +
+                  " of a MultiRNNCell inside one direction of a bidirectional_dynamic_rnn: TF1 stacks each direction " +
+                  "on its own, while rnnkit's stacked bidirectional layer (like stack_bidirectional_dynamic_rnn) feeds " +
+                  "both directions to the next layer; import each direction separately with --prefix");
+    }
+    const std::size_t index = static_cast<std::size_t>(c.layer * directions + c.direction);
+    if (ordered[index] != nullptr) throw Error(where + ": '" + ordered[index]->path + "' and '" + path + "' are the same cell");
+    ordered[index] = &c;
+  }
+  for (std::size_t i = 0; i < ordered.size(); ++i) {
+    if (ordered[i] == nullptr) {
+      throw Error(where + ": no cell for layer " + std::to_string(static_cast<int64_t>(i) / directions) +
+                  (bidirectional ? (i % 2 ? " backward" : " forward") : ""));
+    }
+  }
+
+  const CellLayout& layout = cell_layout(Framework::tf1, cell, GruReset::before);
+  RecurrentSpec spec{cell, 0, 0, layers, bidirectional, 0};
+  std::vector<CellWeights> weights;
+  std::vector<CellSources> sources;
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < ordered.size(); ++i) {
+    const FoundCell& c = *ordered[i];
+    const std::string at = where + ", cell '" + c.path + "'";
+    auto tensor = [&](const std::string& key, int rank) -> const Tensor<double>& {
+      const auto it = c.tensors.find(key);
+      if (it == c.tensors.end()) throw Error(at + ": no '" + c.path + key + "'");
+      if (it->second->values.rank() != rank) {
+        throw Error(at + ": '" + c.path + key + "' has shape " + shape_to_string(it->second->values.shape()) +
+                    ", expected rank " + std::to_string(rank));
+      }
+      return it->second->values;
+    };
+    Tensor<double> kernel, bias, projection;
+    std::string kernel_name = "kernel", bias_name = "bias";
+    if (cell == CellKind::gru) {
+      kernel = join_columns(tensor("gates/kernel", 2), tensor("candidate/kernel", 2));
+      bias = join_columns(tensor("gates/bias", 1), tensor("candidate/bias", 1));
+      kernel_name = "gates/kernel + candidate/kernel";
+      bias_name = "gates/bias + candidate/bias";
+    } else {
+      kernel = tensor("kernel", 2);
+      bias = tensor("bias", 1);
+      if (c.tensors.count("projection/kernel") != 0) projection = tensor("projection/kernel", 2);
+    }
+    const int64_t gates = gate_count(cell), hidden = bias.numel() / gates;
+    if (hidden < 1 || bias.numel() != gates * hidden) {
+      throw Error(at + ": bias has " + std::to_string(bias.numel()) + " values, expected " + std::to_string(gates) + "*H");
+    }
+    const int64_t recurrent_width = projection.numel() > 0 ? projection.dim(1) : hidden;
+    if (projection.numel() > 0 && projection.dim(0) != hidden) {
+      throw Error(at + ": projection/kernel has shape " + shape_to_string(projection.shape()) + ", expected [" +
+                  std::to_string(hidden) + ", P]");
+    }
+    if (kernel.dim(1) != gates * hidden || kernel.dim(0) <= recurrent_width) {
+      throw Error(at + ": " + kernel_name + " has shape " + shape_to_string(kernel.shape()) + ", expected [in + " +
+                  std::to_string(recurrent_width) + ", " + std::to_string(gates * hidden) + "]");
+    }
+    const int64_t inputs = kernel.dim(0) - recurrent_width;
+    if (i == 0) {
+      spec.input_size = inputs;
+      spec.hidden_size = hidden;
+      spec.proj_size = projection.numel() > 0 ? recurrent_width : 0;
+    } else {
+      const int64_t layer = static_cast<int64_t>(i) / directions;
+      const int64_t expected_inputs = layer == 0 ? spec.input_size : directions * spec.recurrent_width();
+      if (hidden != spec.hidden_size || recurrent_width != spec.recurrent_width() || inputs != expected_inputs) {
+        throw Error(at + ": has H=" + std::to_string(hidden) + ", " + std::to_string(inputs) +
+                    " inputs and recurrent width " + std::to_string(recurrent_width) + "; expected H=" +
+                    std::to_string(spec.hidden_size) + ", " + std::to_string(expected_inputs) +
+                    " inputs and recurrent width " + std::to_string(spec.recurrent_width()));
+      }
+    }
+    CellWeights w = to_rnnkit(layout, {rows_of(kernel, 0, inputs), rows_of(kernel, inputs, recurrent_width), bias, {}},
+                              hidden, at);
+    if (cell == CellKind::lstm) {
+      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] += options.forget_bias;  // rnnkit's f block
+    }
+    if (projection.numel() > 0) w.weight_hr = transposed(projection);
+    weights.push_back(std::move(w));
+    const std::string origin_prefix = "tf1 " + origin + ":" + c.path;
+    CellSources s = cell_sources(layout, origin_prefix, kernel_name + " (input rows)", kernel_name + " (recurrent rows)",
+                                 bias_name);
+    if (cell == CellKind::lstm && options.forget_bias != 0.0) {
+      s.bias_ih += " + forget_bias " + std::to_string(options.forget_bias) + " in the f block";
+    }
+    s.weight_hr = origin_prefix + "projection/kernel (transposed)";
+    sources.push_back(std::move(s));
+    paths.push_back(c.path);
+  }
+  spec.validate();
+  const std::string scope = options.scope.empty() ? cell_name(spec.cell) : options.scope;
+  const DType dtype = options.dtype.value_or(all_f64 ? DType::f64 : DType::f32);
+  return {model_from_cell_weights(spec, GruReset::before, dtype, scope, weights, sources), paths};
+}
+
+std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec) {
+  const std::string cls =
+      spec.cell == CellKind::lstm ? "lstm_cell" : spec.cell == CellKind::gru ? "gru_cell" : "basic_rnn_cell";
+  std::vector<std::string> out;
+  for (int64_t l = 0; l < spec.num_layers; ++l) {
+    for (int64_t d = 0; d < spec.directions(); ++d) {
+      const std::string dir = d ? "bw/" : "fw/";
+      if (!spec.bidirectional) {
+        out.push_back(spec.num_layers == 1 ? "rnn/" + cls + "/"
+                                           : "rnn/multi_rnn_cell/cell_" + std::to_string(l) + "/" + cls + "/");
+      } else {
+        out.push_back(spec.num_layers == 1 ? "bidirectional_rnn/" + dir + cls + "/"
+                                           : "stack_bidirectional_rnn/cell_" + std::to_string(l) +
+                                                 "/bidirectional_rnn/" + dir + cls + "/");
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentModel& model, double forget_bias,
+                                                               std::vector<std::string> cell_paths) {
+  const RecurrentSpec& spec = model.spec;
+  if (spec.cell == CellKind::gru && model.options.gru_reset == GruReset::after) {
+    throw Error("export to TF1: the GRU '" + model.scope + "' applies its reset after the recurrent product; " +
+                "TF1's GRUCell applies it before, so its weights would compute something else");
+  }
+  if (model.options.merge != BidirectionalMerge::concat) {
+    throw Error(std::string("export to TF1: the layer merges its directions by ") + merge_name(model.options.merge) +
+                "; TF1's bidirectional RNNs concatenate them");
+  }
+  if (cell_paths.empty()) cell_paths = default_tf1_cell_paths(spec);
+  std::vector<CellWeights> weights = cell_weights_of(model);
+  if (cell_paths.size() != weights.size()) {
+    throw Error("export to TF1: " + std::to_string(cell_paths.size()) + " cell paths for " +
+                std::to_string(weights.size()) + " cells");
+  }
+  const CellLayout& layout = cell_layout(Framework::tf1, spec.cell, GruReset::before);
+  const int64_t hidden = spec.hidden_size;
+  std::vector<std::pair<std::string, Tensor<double>>> out;
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    CellWeights& w = weights[i];
+    if (spec.cell == CellKind::lstm) {
+      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] -= forget_bias;
+    }
+    const FrameworkCellWeights f = from_rnnkit(layout, w, hidden);
+    const Tensor<double> kernel = stack_rows(f.kernel, f.recurrent);
+    const std::string& path = cell_paths[i];
+    if (spec.cell == CellKind::gru) {
+      out.emplace_back(path + "gates/kernel", columns_of(kernel, 0, 2 * hidden));
+      out.emplace_back(path + "gates/bias", columns_of(f.bias, 0, 2 * hidden));
+      out.emplace_back(path + "candidate/kernel", columns_of(kernel, 2 * hidden, hidden));
+      out.emplace_back(path + "candidate/bias", columns_of(f.bias, 2 * hidden, hidden));
+    } else {
+      out.emplace_back(path + "kernel", kernel);
+      out.emplace_back(path + "bias", f.bias);
+      if (spec.proj_size > 0) out.emplace_back(path + "projection/kernel", transposed(w.weight_hr));
+    }
+  }
+  return out;
+}
+
+}  // namespace rnnkit

@@ -1,0 +1,200 @@
+// TensorFlow 1 cell variables: imported models compute what TF1's cell equations compute
+// (fixtures from an independent numpy implementation, in .npz, compressed .npz and
+// safetensors files), export writes the TF1 names and values back, and what cannot be
+// converted is an error that says why.
+#include "rnnkit/formats/tf1.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "rnnkit/checkpoint/safetensors.h"
+#include "test_support.h"
+
+namespace rnnkit {
+namespace {
+
+using test::error_of;
+
+std::string fixture(const std::string& name) { return std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/tf1/" + name; }
+
+struct Case {
+  const char* name;
+  const char* file;
+  RecurrentSpec spec;
+  Tf1ImportOptions options;
+};
+
+std::vector<Case> cases() {
+  Tf1ImportOptions half;
+  half.forget_bias = 0.5;
+  Tf1ImportOptions encoder;
+  encoder.prefix = "encoder/";
+  return {
+      {"lstm_multi_2layers", "lstm_multi_2layers.npz", {CellKind::lstm, 3, 5, 2, false, 0}, {}},
+      {"lstm_proj", "lstm_proj.safetensors", {CellKind::lstm, 3, 5, 1, false, 2}, half},
+      {"gru_bidirectional", "gru_bidirectional.npz", {CellKind::gru, 3, 5, 1, true, 0}, {}},
+      {"rnn_stack_bidirectional_2layers", "rnn_stack_bidirectional_2layers.npz", {CellKind::rnn_tanh, 3, 5, 2, true, 0}, {}},
+      {"basic_lstm_float64_with_others", "basic_lstm_float64_with_others.safetensors", {CellKind::lstm, 3, 5, 1, false, 0},
+       encoder},
+  };
+}
+
+template <class T>
+void expect_outputs(RecurrentModel& model, const SafetensorsFile& io, double tolerance) {
+  RecurrentLayer<T> layer(model.store, model.scope, model.spec, model.options);
+  Tensor<T> x(io.at("input").shape);
+  const Tensor<double> input = io.to_double(io.at("input"));
+  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<T>(input[i]);
+  const RecurrentResult<T> y = layer.forward(x.view());
+  auto compare = [&](const char* name, const Tensor<T>& got) {
+    const Tensor<double> want = io.to_double(io.at(name));
+    ASSERT_EQ(got.shape(), want.shape()) << name;
+    for (int64_t i = 0; i < got.numel(); ++i) EXPECT_NEAR(got[i], want[i], tolerance) << name << " " << i;
+  };
+  compare("output", y.output);
+  compare("h_n", y.h_n);
+  if (io.find("c_n") != nullptr) compare("c_n", y.c_n);
+}
+
+TEST(Tf1Format, ImportedCellsComputeTf1Outputs) {
+  for (const Case& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const auto variables = read_tf1_variables(fixture(c.file));
+    Tf1Import imported = import_tf1(variables, c.file, c.options);
+    EXPECT_EQ(imported.model.spec.to_json(), c.spec.to_json());
+    const SafetensorsFile io = SafetensorsFile::read(fixture(std::string(c.name) + ".io.safetensors"));
+    if (imported.model.store.dtype() == DType::f64) {
+      expect_outputs<double>(imported.model, io, 1e-13);
+    } else {
+      expect_outputs<float>(imported.model, io, 2e-6);
+    }
+    if (c.spec.cell == CellKind::gru) {
+      EXPECT_EQ(imported.model.options.gru_reset, GruReset::before);
+    }
+  }
+}
+
+TEST(Tf1Format, ImportThenExportGivesBackTheVariables) {
+  for (const Case& c : cases()) {
+    SCOPED_TRACE(c.name);
+    const auto variables = read_tf1_variables(fixture(c.file));
+    Tf1ImportOptions options = c.options;
+    options.dtype = DType::f64;  // float64 keeps b + forget_bias - forget_bias exact for these values
+    const Tf1Import imported = import_tf1(variables, c.file, options);
+    const auto exported = export_tf1(imported.model, options.forget_bias, imported.cell_paths);
+    for (const auto& [name, values] : exported) {
+      const auto it = variables.find(name);
+      ASSERT_NE(it, variables.end()) << name;
+      EXPECT_EQ(values.shape(), it->second.values.shape()) << name;
+      EXPECT_EQ(values.storage(), it->second.values.storage()) << name;
+    }
+    std::size_t cell_variables = 0;
+    for (const auto& [name, array] : variables) cell_variables += name.rfind(c.options.prefix, 0) == 0 && name.find("_cell/") != std::string::npos;
+    EXPECT_EQ(exported.size(), cell_variables);
+  }
+}
+
+TEST(Tf1Format, ForgetBiasIsFoldedIntoTheForgetBlock) {
+  const auto variables = read_tf1_variables(fixture("lstm_multi_2layers.npz"));
+  Tf1ImportOptions none;
+  none.forget_bias = 0.0;
+  none.dtype = DType::f64;
+  Tf1ImportOptions two = none;
+  two.forget_bias = 2.0;
+  const Tf1Import a = import_tf1(variables, "x", none), b = import_tf1(variables, "x", two);
+  const auto ba = a.model.store.value<double>(a.model.store.at("lstm/l1/fw/bias_ih"));
+  const auto bb = b.model.store.value<double>(b.model.store.at("lstm/l1/fw/bias_ih"));
+  for (int64_t j = 0; j < 20; ++j) EXPECT_EQ(bb[j] - ba[j], j >= 5 && j < 10 ? 2.0 : 0.0) << j;  // rows of f (i, f, g, o)
+}
+
+TEST(Tf1Format, DefaultNamesAreTf1s) {
+  RecurrentSpec bi{CellKind::gru, 3, 4, 2, true, 0};
+  EXPECT_EQ(default_tf1_cell_paths(bi).at(3), "stack_bidirectional_rnn/cell_1/bidirectional_rnn/bw/gru_cell/");
+  RecurrentSpec multi{CellKind::lstm, 3, 4, 2, false, 0};
+  EXPECT_EQ(default_tf1_cell_paths(multi).at(1), "rnn/multi_rnn_cell/cell_1/lstm_cell/");
+}
+
+TEST(Tf1Format, WhatCannotBeConvertedIsNamed) {
+  const auto others = read_tf1_variables(fixture("basic_lstm_float64_with_others.safetensors"));
+  EXPECT_NE(error_of([&] { import_tf1(others, "f"); }).find("cells of several models, under 'decoder/rnn/', 'encoder/rnn/': choose one with --prefix"),
+            std::string::npos);
+  Tf1ImportOptions missing;
+  missing.prefix = "nothing/";
+  EXPECT_NE(error_of([&] { import_tf1(others, "f", missing); }).find("cells found elsewhere: decoder/rnn/lstm_cell/"),
+            std::string::npos);
+  // A bidirectional_dynamic_rnn over 2-layer MultiRNNCells: each direction stacked on its own.
+  std::map<std::string, NpyArray> per_direction;
+  for (const auto& [name, array] : read_tf1_variables(fixture("lstm_multi_2layers.npz"))) {
+    for (const char* dir : {"fw", "bw"}) {
+      per_direction["bidirectional_rnn/" + std::string(dir) + name.substr(3)] = array;
+    }
+  }
+  EXPECT_NE(error_of([&] { import_tf1(per_direction, "f"); }).find("TF1 stacks each direction on its own"),
+            std::string::npos);
+  const Tf1Import gru = import_tf1(read_tf1_variables(fixture("gru_bidirectional.npz")), "f");
+  RecurrentModel after{VariableStore(0), "x", gru.model.spec, {}};
+  EXPECT_EQ(error_of([&] { export_tf1(gru.model); }), "");
+  after.options.gru_reset = GruReset::after;
+  EXPECT_NE(error_of([&] { export_tf1(after); }).find("TF1's GRUCell applies it before"), std::string::npos);
+}
+
+TEST(Npz, MalformedArchivesAreNamedNotCrashed) {
+  test::TempDir dir;
+  std::ifstream in(fixture("gru_bidirectional.npz"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 200u);
+  // Every truncation and a byte flipped at every position: an Error or a valid result, never a crash.
+  int errors = 0;
+  for (std::size_t n = 0; n < bytes.size(); n += 7) {
+    std::ofstream(dir.file("cut.npz"), std::ios::binary) << bytes.substr(0, n);
+    errors += error_of([&] { read_npz(dir.file("cut.npz")); }).empty() ? 0 : 1;
+  }
+  EXPECT_GT(errors, 0);
+  for (std::size_t i = 0; i < bytes.size(); i += 3) {
+    std::string flipped = bytes;
+    flipped[i] = static_cast<char>(flipped[i] ^ 0x5a);
+    std::ofstream(dir.file("flip.npz"), std::ios::binary) << flipped;
+    try {
+      read_npz(dir.file("flip.npz"));
+    } catch (const Error&) {
+    }
+  }
+  std::ofstream(dir.file("text.npz")) << "hello";
+  EXPECT_NE(error_of([&] { read_npz(dir.file("text.npz")); }).find("not a ZIP archive"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// Through the command line: import as float64, export: the same names, types and bits as the
+// TF1 file; inspect says where each value came from.
+TEST(Tf1Format, TheCommandLineRoundTripIsExact) {
+  test::TempDir dir;
+  const std::string source = fixture("lstm_multi_2layers.npz");
+  const auto imported =
+      test::run_cli("import --from tf1 --dtype f64 " + source + " -o " + dir.file("m.safetensors"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  const auto table = test::run_cli("inspect " + dir.file("m.safetensors"));
+  EXPECT_NE(table.output.find("from tf1 " + source + ":rnn/multi_rnn_cell/cell_1/lstm_cell/kernel (recurrent rows)"),
+            std::string::npos)
+      << table.output;
+  const auto exported = test::run_cli("export --to tf1 " + dir.file("m.safetensors") + " -o " + dir.file("back.safetensors"));
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const auto original = read_tf1_variables(source);
+  const auto back = read_tf1_variables(dir.file("back.safetensors"));
+  ASSERT_EQ(back.size(), original.size());
+  for (const auto& [name, array] : original) {
+    ASSERT_EQ(back.count(name), 1u) << name;
+    EXPECT_EQ(back.at(name).dtype, array.dtype) << name;
+    EXPECT_EQ(back.at(name).values.storage(), array.values.storage()) << name;
+  }
+  const auto wrong = test::run_cli("import --from tf1 --layer x " + source + " -o " + dir.file("x.safetensors"));
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.output;
+}
+
+}  // namespace
+}  // namespace rnnkit
