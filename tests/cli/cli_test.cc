@@ -283,7 +283,7 @@ TEST(CliConvert, BadStateDictsGetNamedErrorsAndNoOutput) {
     EXPECT_NE(r.output.find(message), std::string::npos) << args << ": " << r.output;
     EXPECT_FALSE(std::filesystem::exists(out)) << args;
   }
-  EXPECT_EQ(run_cli("import --from onnx " + fixtures + "gru_bi.safetensors -o " + out).exit_code, 2);
+  EXPECT_EQ(run_cli("import --from caffe " + fixtures + "gru_bi.safetensors -o " + out).exit_code, 2);
   ASSERT_EQ(run_cli("init --cell gru --input-size 3 --hidden-size 4 --gru-reset before -o " + dir.file("tf.safetensors"))
                 .exit_code,
             0);

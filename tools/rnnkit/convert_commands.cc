@@ -1,5 +1,6 @@
 // rnnkit import / export: weights from and to other frameworks' layouts. --from and --to
-// name the format: pytorch (formats/pytorch.h), keras (formats/keras.h), tf1 (formats/tf1.h).
+// name the format: pytorch (formats/pytorch.h), keras (formats/keras.h), onnx (formats/onnx.h),
+// tf1 (formats/tf1.h).
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +9,7 @@
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/formats/keras.h"
+#include "rnnkit/formats/onnx.h"
 #include "rnnkit/formats/pytorch.h"
 #include "rnnkit/formats/tf1.h"
 
@@ -16,7 +18,7 @@ namespace {
 
 struct ImportArgs {
   std::string from, prefix, nonlinearity, scope, input, output, dtype;
-  std::vector<std::string> layers;
+  std::vector<std::string> layers, nodes;
   std::optional<double> forget_bias;
 };
 
@@ -36,6 +38,10 @@ void run_import(const ImportArgs& args) {
     throw CLI::ValidationError("--prefix", "applies to --from pytorch and tf1 (keras: --layer)");
   }
   if (args.from != "keras" && !args.layers.empty()) throw CLI::ValidationError("--layer", "applies to --from keras only");
+  if (args.from != "onnx" && !args.nodes.empty()) throw CLI::ValidationError("--node", "applies to --from onnx only");
+  if (args.from == "onnx" && (!args.prefix.empty() || !args.nonlinearity.empty())) {
+    throw CLI::ValidationError("--prefix/--nonlinearity", "do not apply to --from onnx (the nodes say their activations)");
+  }
   if (args.from != "tf1" && (args.forget_bias || !args.dtype.empty())) {
     throw CLI::ValidationError("--forget-bias/--dtype", "apply to --from tf1 only");
   }
@@ -48,6 +54,11 @@ void run_import(const ImportArgs& args) {
     options.rnn_nonlinearity = nonlinearity(args.nonlinearity);
     model.emplace(import_pytorch(SafetensorsFile::read(args.input), options));
     source["prefix"] = args.prefix;
+  } else if (args.from == "onnx") {
+    OnnxImportOptions options;
+    options.nodes = args.nodes;
+    options.scope = args.scope;
+    model.emplace(import_onnx(args.input, options));
   } else if (args.from == "tf1") {
     Tf1ImportOptions options;
     options.prefix = args.prefix;
@@ -131,6 +142,13 @@ void run_export(const ExportArgs& args) {
               << forget_bias << " taken out of the LSTM forget gate)\n";
     return;
   }
+  if (args.to == "onnx") {
+    export_onnx(model, args.output);
+    std::cout << "wrote " << args.output << ": ONNX opset 14, " << model.spec.num_layers << " "
+              << (model.spec.cell == CellKind::lstm ? "LSTM" : model.spec.cell == CellKind::gru ? "GRU" : "RNN")
+              << " node(s), inputs 'input' [T, B, " << model.spec.input_size << "], checked by onnx::checker\n";
+    return;
+  }
   if (args.to == "keras") {
     export_keras(model, args.output);
     std::cout << "wrote " << args.output << ": Keras 2 HDF5 weights, " << model.spec.num_layers << " layer(s)"
@@ -152,9 +170,10 @@ void add_import_command(CLI::App& app) {
   auto args = std::make_shared<ImportArgs>();
   CLI::App* cmd = app.add_subcommand("import", "Convert another framework's recurrent weights into an rnnkit checkpoint");
   cmd->add_option("--from", args->from,
-                  "Source format: pytorch (state_dict as safetensors), keras (HDF5 weights), tf1 (.npz or safetensors)")
+                  "Source format: pytorch (state_dict as safetensors), keras (HDF5), onnx, tf1 (.npz or safetensors)")
       ->required()
-      ->check(CLI::IsMember({"pytorch", "keras", "tf1"}));
+      ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf1"}));
+  cmd->add_option("--node", args->nodes, "onnx: a recurrent node to import (repeat to stack; default: every one)");
   cmd->add_option("--prefix", args->prefix, "pytorch, tf1: only the tensors under this prefix, e.g. 'encoder.rnn.'");
   cmd->add_option("--forget-bias", args->forget_bias, "tf1: the LSTM's run-time forget_bias, folded into the bias (default 1)");
   cmd->add_option("--dtype", args->dtype, "tf1: f32 or f64 (default: f64 if every tensor is F64)")
@@ -171,9 +190,9 @@ void add_import_command(CLI::App& app) {
 void add_export_command(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* cmd = app.add_subcommand("export", "Write an rnnkit recurrent checkpoint in another framework's layout");
-  cmd->add_option("--to", args->to, "Target format: pytorch (safetensors state_dict), keras (HDF5), tf1 (safetensors)")
+  cmd->add_option("--to", args->to, "Target format: pytorch (safetensors state_dict), keras (HDF5), onnx, tf1 (safetensors)")
       ->required()
-      ->check(CLI::IsMember({"pytorch", "keras", "tf1"}));
+      ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf1"}));
   cmd->add_option("--forget-bias", args->forget_bias, "tf1: forget_bias to take out of the LSTM bias (default: as imported, else 1)");
   cmd->add_option("--prefix", args->prefix, "pytorch: module prefix for the tensor names (default: the one recorded at import)");
   cmd->add_option("model", args->model, "A checkpoint written by rnnkit init or import")->required();
