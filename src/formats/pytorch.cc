@@ -164,6 +164,7 @@ RecurrentModel import_pytorch(const SafetensorsFile& file, const PytorchImportOp
                                  scope + "/" + p.name);
   }
   restore_checkpoint(model.store, file, restore);  // strict: all or nothing
+  for (const auto& [from, to] : restore.renames) model.store.set_source(to, "pytorch " + file.origin() + ":" + from);
   return model;
 }
 

@@ -75,7 +75,7 @@ TEST(PytorchFormat, ImportInfersTheArchitectureAndComputesPytorchsOutputs) {
       expect_forward_matches<float>(model, io, 1e-5);  // both float32, different summation orders
     }
     const Variable& w = model.store.at(model.scope + "/l0/fw/weight_hh");
-    EXPECT_EQ(w.source, "checkpoint " + file.origin() + ":" + c.options.prefix + "weight_hh_l0");
+    EXPECT_EQ(w.source, "pytorch " + file.origin() + ":" + c.options.prefix + "weight_hh_l0");
   }
 }
 
