@@ -155,3 +155,38 @@ TEST(OnnxFormat, TheDefaultGruOfOnnxResetsBeforeTheProduct) {
 
 }  // namespace
 }  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// Exporters also write weights as Constant nodes instead of initializers: the same model
+// with every initializer moved into a Constant node imports to the same bits.
+TEST(OnnxFormat, WeightsInConstantNodesImportLikeInitializers) {
+  TempDir dir;
+  onnx::ModelProto m = load(fixture("lstm_bi_2layers.onnx"));
+  onnx::GraphProto& g = *m.mutable_graph();
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (const onnx::TensorProto& t : g.initializer()) {
+    onnx::NodeProto* c = nodes.Add();
+    c->set_op_type("Constant");
+    c->add_output(t.name());
+    onnx::AttributeProto* value = c->add_attribute();
+    value->set_name("value");
+    value->set_type(onnx::AttributeProto::TENSOR);
+    *value->mutable_t() = t;
+  }
+  for (const onnx::NodeProto& n : g.node()) *nodes.Add() = n;
+  g.clear_initializer();
+  *g.mutable_node() = nodes;
+  save(m, dir.file("constants.onnx"));
+  const RecurrentModel a = import_onnx(fixture("lstm_bi_2layers.onnx"));
+  const RecurrentModel b = import_onnx(dir.file("constants.onnx"));
+  for (const Variable& v : a.store.variables()) {
+    const auto x = a.store.value<float>(v);
+    const auto y = b.store.value<float>(b.store.at(v.name));
+    EXPECT_EQ(std::memcmp(x.data(), y.data(), x.numel() * sizeof(float)), 0) << v.name;
+  }
+}
+
+}  // namespace
+}  // namespace rnnkit
