@@ -5,6 +5,57 @@
 
 namespace rnnkit {
 
+RecurrentInitChoice parse_init_choice(std::string_view text) {
+  RecurrentInitChoice choice;
+  const std::string all(text);
+  if (all == "pytorch" || all == "keras" || all == "tf1") {
+    choice.preset = parse_preset(all);
+    return choice;
+  }
+  std::size_t begin = 0;
+  while (begin < all.size()) {
+    // Fields end at a ';' outside parentheses (specs such as orthogonal(gain=1.0) have '=' and ',').
+    std::size_t end = begin;
+    for (int depth = 0; end < all.size() && !(all[end] == ';' && depth == 0); ++end) {
+      depth += all[end] == '(' ? 1 : all[end] == ')' ? -1 : 0;
+    }
+    const std::string field = all.substr(begin, end - begin);
+    begin = end + 1;
+    if (field.empty()) continue;
+    const std::size_t eq = field.find('=');
+    if (eq == std::string::npos) {
+      throw Error("initializer set '" + all + "': field '" + field +
+                  "' is not KEY=VALUE (keys: preset, kernel, recurrent, bias, bias_hh, forget_bias) or a preset name");
+    }
+    const std::string key = field.substr(0, eq), value = field.substr(eq + 1);
+    if (key == "preset") {
+      choice.preset = parse_preset(value);
+    } else if (key == "kernel") {
+      choice.kernel = parse_initializer(value);
+    } else if (key == "recurrent") {
+      choice.recurrent = parse_initializer(value);
+    } else if (key == "bias") {
+      choice.bias = parse_initializer(value);
+    } else if (key == "bias_hh") {
+      choice.bias_hh = parse_initializer(value);
+    } else if (key == "forget_bias") {
+      std::size_t used = 0;
+      try {
+        choice.forget_bias = std::stod(value, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used == 0 || used != value.size()) {
+        throw Error("initializer set '" + all + "': forget_bias '" + value + "' is not a number");
+      }
+    } else {
+      throw Error("initializer set '" + all + "': unknown key '" + key +
+                  "' (expected preset, kernel, recurrent, bias, bias_hh or forget_bias)");
+    }
+  }
+  return choice;
+}
+
 RecurrentInitializers resolve_recurrent_initializers(const RecurrentSpec& spec, int64_t layer,
                                                      const RecurrentInitChoice& choice) {
   RecurrentInitializers inits =

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "rnnkit/layers/recurrent_variables.h"
 #include "rnnkit/random/stream.h"
@@ -94,6 +95,36 @@ TEST(GradientFlow, BidirectionalModelsAreRefused) {
   VariableStore store = make_store(spec, "orthogonal");
   EXPECT_NE(test::error_of([&] { measure_gradient_flow(store, "rnn", spec, {}, 4, 2, 1); }).find("bidirectional"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+TEST(Probe, TheCommandComparesInitializerSetsAcrossSeeds) {
+  const auto r = test::run_cli(
+      "probe --cell rnn_tanh --input-size 4 --hidden-size 16 --steps 30 --batch 3 --seeds 2 --json "
+      "--init 'recurrent=orthogonal' --init 'recurrent=normal(stddev=0.01)'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j["sets"].size(), 2u);
+  for (int s = 0; s < 2; ++s) {
+    const double orthogonal = j["sets"][0]["seeds"][s]["norm_by_distance"][20].get<double>();
+    const double small = j["sets"][1]["seeds"][s]["norm_by_distance"][20].get<double>();
+    EXPECT_GT(orthogonal, 1e6 * small) << "seed " << s + 1;
+  }
+  const auto table = test::run_cli("probe --cell gru --input-size 4 --hidden-size 8 --steps 12 --seeds 1");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  for (const char* preset : {"pytorch", "keras", "tf1", "d=12", "decay/step"}) {
+    EXPECT_NE(table.output.find(preset), std::string::npos) << preset;
+  }
+  const auto bad = test::run_cli("probe --init 'recurrent=orthogonl' --steps 5");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("orthogonl"), std::string::npos) << bad.output;
+  const auto field = test::run_cli("probe --init 'recurent=orthogonal' --steps 5");
+  EXPECT_NE(field.output.find("unknown key 'recurent'"), std::string::npos) << field.output;
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ void add_train_command(CLI::App& app);
 void add_evaluate_command(CLI::App& app);
 void add_sample_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_probe_command(CLI::App& app);
 
 // Thrown by a command to end with a status other than 0 after it has said why (e.g. 130
 // after Ctrl-C stopped a training run and its checkpoint was saved).

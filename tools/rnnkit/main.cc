@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   rnnkit::cli::add_evaluate_command(app);
   rnnkit::cli::add_sample_command(app);
   rnnkit::cli::add_report_command(app);
+  rnnkit::cli::add_probe_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "rnnkit/init/presets.h"
@@ -24,6 +25,12 @@ struct RecurrentInitChoice {
   InitializerPtr bias_hh;    // bias_hh
   std::optional<double> forget_bias;
 };
+
+// An initializer set written as text, for command lines and experiments: a preset name
+// ("pytorch", "keras", "tf1"), or fields separated by ';' among preset=, kernel=, recurrent=,
+// bias=, bias_hh= (initializer specs) and forget_bias= (a number), e.g.
+// "preset=pytorch;recurrent=orthogonal;forget_bias=1". Throws Error naming the bad field.
+RecurrentInitChoice parse_init_choice(std::string_view text);
 
 // The initializers layer `layer` gets under `choice`. Throws Error if forget_bias is
 // set for a cell without a forget gate.
