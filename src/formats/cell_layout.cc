@@ -30,14 +30,6 @@ constexpr std::array kLayouts = {
 
 std::string_view rnnkit_gates(CellKind cell) { return cell == CellKind::lstm ? kLstmGates : cell == CellKind::gru ? kGruGates : "h"; }
 
-Tensor<double> transposed(TensorView<const double> t) {
-  Tensor<double> out({t.dim(1), t.dim(0)});
-  for (int64_t r = 0; r < t.dim(0); ++r) {
-    for (int64_t c = 0; c < t.dim(1); ++c) out[c * t.dim(0) + r] = t[r * t.dim(1) + c];
-  }
-  return out;
-}
-
 Tensor<double> rows(const Tensor<double>& t, int64_t begin, int64_t count) {
   Tensor<double> out({count});
   std::copy(t.storage().begin() + begin, t.storage().begin() + begin + count, out.storage().begin());
@@ -119,7 +111,7 @@ CellWeights to_rnnkit(const CellLayout& layout, const FrameworkCellWeights& w, i
                   (layout.transposed ? "[in, " + std::to_string(gh) + "]" : "[" + std::to_string(gh) + ", in]") +
                   " (" + std::to_string(ours.size()) + " gates of H=" + std::to_string(hidden) + ")");
     }
-    const Tensor<double> rowwise = layout.transposed ? transposed(k.view()) : Tensor<double>(k.shape(), k.storage());
+    const Tensor<double> rowwise = layout.transposed ? transposed<double>(k.view()) : Tensor<double>(k.shape(), k.storage());
     return reorder_gate_blocks(rowwise.view(), 0, hidden, layout.gates, ours);
   };
   CellWeights out;
@@ -152,7 +144,7 @@ FrameworkCellWeights from_rnnkit(const CellLayout& layout, const CellWeights& w,
   const int64_t gh = hidden * static_cast<int64_t>(ours.size());
   auto matrix = [&](const Tensor<double>& m) {
     Tensor<double> r = reorder_gate_blocks(m.view(), 0, hidden, ours, layout.gates);
-    return layout.transposed ? transposed(r.view()) : r;
+    return layout.transposed ? transposed<double>(r.view()) : r;
   };
   FrameworkCellWeights out;
   out.kernel = matrix(w.weight_ih);

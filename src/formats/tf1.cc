@@ -95,14 +95,6 @@ Tensor<double> join_columns(const Tensor<double>& a, const Tensor<double>& b) {
   return out;
 }
 
-Tensor<double> transposed(const Tensor<double>& t) {
-  Tensor<double> out({t.dim(1), t.dim(0)});
-  for (int64_t r = 0; r < t.dim(0); ++r) {
-    for (int64_t c = 0; c < t.dim(1); ++c) out[c * t.dim(0) + r] = t[r * t.dim(1) + c];
-  }
-  return out;
-}
-
 CellKind kind_of(const std::string& cell_class, const Tf1ImportOptions& options) {
   if (cell_class == "gru_cell") return CellKind::gru;
   if (cell_class == "basic_rnn_cell") return options.rnn_nonlinearity.value_or(CellKind::rnn_tanh);
@@ -252,7 +244,7 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     if (cell == CellKind::lstm) {
       for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] += options.forget_bias;  // rnnkit's f block
     }
-    if (projection.numel() > 0) w.weight_hr = transposed(projection);
+    if (projection.numel() > 0) w.weight_hr = transposed<double>(projection.view());
     weights.push_back(std::move(w));
     const std::string origin_prefix = "tf1 " + origin + ":" + c.path;
     CellSources s = cell_sources(layout, origin_prefix, kernel_name + " (input rows)", kernel_name + " (recurrent rows)",
@@ -326,7 +318,7 @@ std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentMo
     } else {
       out.emplace_back(path + "kernel", kernel);
       out.emplace_back(path + "bias", f.bias);
-      if (spec.proj_size > 0) out.emplace_back(path + "projection/kernel", transposed(w.weight_hr));
+      if (spec.proj_size > 0) out.emplace_back(path + "projection/kernel", transposed<double>(w.weight_hr.view()));
     }
   }
   return out;

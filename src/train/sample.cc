@@ -10,12 +10,6 @@
 namespace rnnkit {
 namespace {
 
-Tensor<float> copy_of(TensorView<const float> v) {
-  Tensor<float> t(v.shape());
-  std::copy(v.data(), v.data() + v.numel(), t.view().data());
-  return t;
-}
-
 // Draws from softmax(logits / temperature); the argmax at temperature 0.
 int64_t draw(const float* logits, int64_t n, double temperature, RandomStream& random) {
   const int64_t best = std::max_element(logits, logits + n) - logits;
@@ -70,8 +64,8 @@ std::string sample_text(SequenceModel& model, VariableStore& store, const CharCo
       throw Error("sample: the model predicts " + shape_to_string(logits.shape()) + " values, expected [N, " +
                   std::to_string(corpus.vocabulary()) + "] (a character model of this text)");
     }
-    h = copy_of(out.rnn.h_n.value());
-    if (out.rnn.c_n.valid()) c = copy_of(out.rnn.c_n.value());
+    h = copy_tensor(out.rnn.h_n.value());
+    if (out.rnn.c_n.valid()) c = copy_tensor(out.rnn.c_n.value());
     const int64_t n = corpus.vocabulary();
     const int64_t next = draw(logits.data() + (logits.shape()[0] - 1) * n, n, options.temperature, random);
     generated.push_back(next);

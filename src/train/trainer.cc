@@ -23,12 +23,6 @@ uint64_t mix(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-Tensor<float> copy_of(TensorView<const float> v) {
-  Tensor<float> t(v.shape());
-  std::copy(v.data(), v.data() + v.numel(), t.view().data());
-  return t;
-}
-
 std::string slot_tensor_name(const std::string& slot, const std::string& variable) {
   return "@optimizer/" + slot + "/" + variable;
 }
@@ -116,8 +110,8 @@ StepRecord Trainer::train_step() {
     record.accuracy = static_cast<double>(count_correct(out, batch)) / static_cast<double>(batch.classes.size());
   }
   if (config_.task.truncated_bptt) {
-    carry_h_ = copy_of(out.rnn.h_n.value());
-    if (out.rnn.c_n.valid()) carry_c_ = copy_of(out.rnn.c_n.value());
+    carry_h_ = copy_tensor(out.rnn.h_n.value());
+    if (out.rnn.c_n.valid()) carry_c_ = copy_tensor(out.rnn.c_n.value());
   }
   if (!std::isfinite(record.loss)) {
     throw Error("step " + std::to_string(k) + ": the loss is " + std::to_string(record.loss) +

@@ -102,4 +102,21 @@ class Tensor {
   std::vector<T> data_;
 };
 
+// An owning copy of a view's elements (e.g. a tape value kept past the tape's clear()).
+template <class T>
+Tensor<T> copy_tensor(TensorView<const T> v) {
+  return Tensor<T>(v.shape(), std::vector<T>(v.data(), v.data() + v.numel()));
+}
+
+// The transpose of a matrix: [R, C] -> [C, R]. Throws Error for another rank.
+template <class T>
+Tensor<T> transposed(TensorView<const T> m) {
+  if (m.rank() != 2) throw Error("transposed: a " + shape_to_string(m.shape()) + " tensor is not a matrix");
+  Tensor<T> out({m.dim(1), m.dim(0)});
+  for (int64_t r = 0; r < m.dim(0); ++r) {
+    for (int64_t c = 0; c < m.dim(1); ++c) out[c * m.dim(0) + r] = m[r * m.dim(1) + c];
+  }
+  return out;
+}
+
 }  // namespace rnnkit
