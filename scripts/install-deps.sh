@@ -29,6 +29,13 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js and npm, for the test that runs rnnkit's ONNX exports in ONNX Runtime (npm's
+# onnxruntime-node, fetched by scripts/test.sh). Checked by command, not by package: a machine
+# may have Node.js from elsewhere, which Debian's npm package would fight with.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

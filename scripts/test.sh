@@ -10,8 +10,10 @@ scripts/install-deps.sh
 # ONNX Runtime (npm's onnxruntime-node) for the test that runs rnnkit's ONNX exports in another
 # runtime. Its install script would fetch GPU builds from outside npm; the CPU library ships in
 # the package, so scripts are not run. Without npm the test is skipped.
+# A failed download leaves that one test skipped (it says so) rather than failing the run.
 if command -v npm >/dev/null && [ ! -d build-npm/node_modules/onnxruntime-node ]; then
-  npm install --prefix build-npm --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 >/dev/null
+  npm install --prefix build-npm --ignore-scripts --no-audit --no-fund onnxruntime-node@1.30.0 >/dev/null ||
+    echo "warning: npm could not install onnxruntime-node; the ONNX Runtime test will be skipped"
 fi
 
 echo "== g++ build and tests"

@@ -120,6 +120,15 @@ void add_tensor(onnx::GraphProto& graph, const std::string& name, const Tensor<d
   t->set_raw_data(raw);
 }
 
+// An INT64 vector initializer (a Reshape's target shape).
+void add_shape(onnx::GraphProto& graph, const std::string& name, const std::vector<int64_t>& dims) {
+  onnx::TensorProto* t = graph.add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT64);
+  t->add_dims(static_cast<int64_t>(dims.size()));
+  t->set_raw_data(std::string(reinterpret_cast<const char*>(dims.data()), dims.size() * sizeof(int64_t)));
+}
+
 void add_value_info(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* list, const std::string& name,
                     const std::vector<std::string>& dims) {
   onnx::ValueInfoProto* v = list->Add();
@@ -277,13 +286,7 @@ void export_onnx(const RecurrentModel& model, const std::string& path) {
   onnx::GraphProto& g = *m.mutable_graph();
   g.set_name(model.scope);
   add_value_info(g.mutable_input(), "input", {"T", "B", std::to_string(spec.input_size)});
-  add_tensor(g, "reshape_to_TBF", Tensor<double>({3}));
-  {  // [0, 0, -1] as INT64: keep T and B, join the directions
-    onnx::TensorProto& shape = *g.mutable_initializer(g.initializer_size() - 1);
-    shape.set_data_type(onnx::TensorProto::INT64);
-    const int64_t dims[3] = {0, 0, -1};
-    shape.set_raw_data(std::string(reinterpret_cast<const char*>(dims), sizeof dims));
-  }
+  add_shape(g, "reshape_to_TBF", {0, 0, -1});  // keep T and B, join the directions
   std::string x = "input";
   std::vector<std::string> h_parts, c_parts;
   for (int64_t l = 0; l < spec.num_layers; ++l) {

@@ -32,7 +32,7 @@ class Section {
       : table_(table), prefix_(std::move(prefix)), origin_(origin) {}
 
   const toml::node* node(const std::string& key) {
-    known_.push_back(key);
+    remember(key);
     return table_ == nullptr ? nullptr : table_->get(key);
   }
 
@@ -80,7 +80,7 @@ class Section {
   std::optional<double> optional_real(const std::string& key, double min, double max) {
     const toml::node* n = table_ == nullptr ? nullptr : table_->get(key);
     if (n == nullptr) {
-      known_.push_back(key);
+      remember(key);
       return std::nullopt;
     }
     return real(key, 0.0, min, max);
@@ -164,6 +164,9 @@ class Section {
   std::string dotted(const std::string& key) const { return prefix_.empty() ? key : prefix_ + "." + key; }
 
  private:
+  void remember(const std::string& key) {
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) known_.push_back(key);
+  }
   static std::string type_of(const toml::node& n) {
     switch (n.type()) {
       case toml::node_type::string: return "a string";

@@ -111,7 +111,7 @@ void RunDirectory::truncate_metrics(int64_t step) const {
     const std::string line = text.substr(begin, end - begin);
     begin = end + 1;
     const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.contains("step")) continue;  // a line cut by a crash
+    if (j.is_discarded() || !j.contains("step") || !j["step"].is_number_integer()) continue;  // cut by a crash
     if (j["step"].get<int64_t>() <= step) kept += line + "\n";
   }
   write_text(file.string(), kept);

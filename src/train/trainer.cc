@@ -134,8 +134,10 @@ EvalRecord Trainer::evaluate() {
   EvalRecord record;
   record.step = step_;
   int64_t correct = 0, total = 0;
-  for (int64_t j = 1; j <= config_.train.eval_batches; ++j) {
-    const TaskBatch batch = task_->eval_batch(config_.seed, j);
+  if (eval_batches_.empty()) {  // the same batches at every evaluation: made once
+    for (int64_t j = 1; j <= config_.train.eval_batches; ++j) eval_batches_.push_back(task_->eval_batch(config_.seed, j));
+  }
+  for (const TaskBatch& batch : eval_batches_) {
     tape_->clear();
     const SequenceModel::Outputs out = model_->forward(*tape_, batch);
     record.loss += out.loss.value()[0];

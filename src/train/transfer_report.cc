@@ -11,7 +11,7 @@ TransferReport make_transfer_report(const VariableStore& store, const std::strin
   TransferReport report;
   report.checkpoint = checkpoint;
   for (const Variable& v : store.variables()) {
-    const bool loaded = v.source.rfind("checkpoint ", 0) == 0;
+    const bool loaded = !v.source.empty() && v.source != "init";
     report.variables.push_back({v.name, v.shape,
                                 loaded ? v.source : "init " + v.init_spec + ", seed " + std::to_string(store.seed()),
                                 v.trainable});

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "rnnkit/autograd/tape.h"
 #include "rnnkit/checkpoint/safetensors.h"
@@ -87,6 +88,7 @@ class Trainer {
   std::unique_ptr<Tape<float>> tape_;
   int64_t step_ = 0;
   Tensor<float> carry_h_, carry_c_;  // truncated BPTT: the state after the previous chunk
+  std::vector<TaskBatch> eval_batches_;  // made at the first evaluation
 };
 
 }  // namespace rnnkit
