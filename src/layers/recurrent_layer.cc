@@ -612,6 +612,24 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
   return grads;
 }
 
+template <class T>
+TensorView<const T> RecurrentLayer<T>::gate_activations(int64_t layer, int direction) const {
+  const RecurrentSpec& s = spec_;
+  if (s.cell == CellKind::rnn_tanh || s.cell == CellKind::rnn_relu) {
+    throw Error(layer_error(s, "an RNN cell has no gates; its activation is the layer's output"));
+  }
+  if (!work_->has_forward) throw Error(layer_error(s, "gate activations are asked for before any forward"));
+  if (layer < 0 || layer >= s.num_layers || direction < 0 || direction >= s.directions()) {
+    throw Error(layer_error(s, "gate activations of layer " + std::to_string(layer) + ", direction " +
+                                   std::to_string(direction) + " are asked for; the layer has " +
+                                   std::to_string(s.num_layers) + " layer(s) and " +
+                                   std::to_string(s.directions()) + " direction(s)"));
+  }
+  const Workspace& w = *work_;
+  return TensorView<const T>(w.dirs[static_cast<std::size_t>(layer)][static_cast<std::size_t>(direction)].xg.data(),
+                             {w.steps, w.batch, gate_count(s.cell) * s.hidden_size});
+}
+
 template class RecurrentLayer<float>;
 template class RecurrentLayer<double>;
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "../analysis/html_plots.h"
 #include "report_page.h"
 #include "rnnkit/analysis/inspect.h"
 #include "rnnkit/checkpoint/safetensors.h"
@@ -97,12 +98,6 @@ Json curves_json(const std::string& metrics_path) {
   return {{"train", train}, {"eval", eval}};
 }
 
-// JSON inside <script>: "</" must not appear literally.
-std::string script_safe(std::string text) {
-  for (std::size_t at = text.find("</"); at != std::string::npos; at = text.find("</", at + 3)) text.replace(at, 2, "<\\/");
-  return text;
-}
-
 }  // namespace
 
 std::string training_report_html(const std::string& run_dir) {
@@ -123,10 +118,7 @@ std::string training_report_html(const std::string& run_dir) {
   data["config"] = run_config_to_toml(config);
   data["curves"] = curves_json(run_dir + "/metrics.jsonl");
   data["variables"] = variables_json(first, *last);
-  std::string page = kReportPage;
-  const std::string marker = "/*DATA*/";
-  page.replace(page.find(marker), marker.size(), script_safe(data.dump()));
-  return page;
+  return self_contained_page("rnnkit training report", kReportStyle, kReportBody, data.dump(), kReportScript);
 }
 
 }  // namespace rnnkit

@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 #include "rnnkit/layers/recurrent_variables.h"
 #include "rnnkit/random/stream.h"
@@ -24,10 +23,16 @@ VariableStore make_store(const RecurrentSpec& spec, const std::string& recurrent
   return store;
 }
 
+GradientFlow flow_of(VariableStore& store, const RecurrentSpec& spec, int64_t steps, int64_t batch, uint64_t seed) {
+  RecurrentLayer<double> layer(store, "rnn", spec);
+  const ProbeTrajectory trajectory = record_probe_trajectory(layer, steps, batch, seed);
+  return measure_gradient_flow(layer, trajectory, seed);
+}
+
 TEST(GradientFlow, ZeroRecurrentWeightsCutTheFlowAfterOneStep) {
   const RecurrentSpec spec{CellKind::rnn_tanh, 3, 6, 1, false, 0};
   VariableStore store = make_store(spec, "zeros");
-  const GradientFlow flow = measure_gradient_flow(store, "rnn", spec, {}, 7, 4, 1);
+  const GradientFlow flow = flow_of(store, spec, 7, 4, 1);
   ASSERT_EQ(flow.norm.size(), 8u);
   EXPECT_NEAR(flow.norm[0], 2.0, 1e-15);  // sqrt(B) unit vectors
   for (std::size_t d = 1; d < flow.norm.size(); ++d) EXPECT_EQ(flow.norm[d], 0.0) << d;
@@ -38,7 +43,7 @@ TEST(GradientFlow, MatchesFiniteDifferencesOfTheDocumentedLoss) {
   const RecurrentSpec spec{CellKind::lstm, 3, 4, 2, false, 0};
   constexpr int64_t kSteps = 5, kBatch = 2;
   VariableStore store = make_store(spec, "orthogonal");
-  const GradientFlow flow = measure_gradient_flow(store, "rnn", spec, {}, kSteps, kBatch, 9);
+  const GradientFlow flow = flow_of(store, spec, kSteps, kBatch, 9);
   Tensor<double> x({kSteps, kBatch, 3});
   RandomStream xs(9, "probe/input");
   for (double& v : x.storage()) v = xs.normal();
@@ -81,8 +86,8 @@ TEST(GradientFlow, OrthogonalKeepsWhatSmallNormalLoses) {
   const RecurrentSpec spec{CellKind::rnn_tanh, 8, 64, 1, false, 0};
   VariableStore orthogonal = make_store(spec, "orthogonal");
   VariableStore small = make_store(spec, "normal(stddev=0.01)");
-  const GradientFlow a = measure_gradient_flow(orthogonal, "rnn", spec, {}, 60, 4, 2);
-  const GradientFlow b = measure_gradient_flow(small, "rnn", spec, {}, 60, 4, 2);
+  const GradientFlow a = flow_of(orthogonal, spec, 60, 4, 2);
+  const GradientFlow b = flow_of(small, spec, 60, 4, 2);
   std::cout << "tanh RNN H=64, |dL/dh| at distance 50: orthogonal " << a.norm[50] << " (decay " << a.decay_per_step
             << "/step), normal(0.01) " << b.norm[50] << " (decay " << b.decay_per_step << "/step)\n";
   EXPECT_GT(a.norm[50], 1e3 * b.norm[50]);
@@ -93,38 +98,8 @@ TEST(GradientFlow, OrthogonalKeepsWhatSmallNormalLoses) {
 TEST(GradientFlow, BidirectionalModelsAreRefused) {
   const RecurrentSpec spec{CellKind::gru, 3, 4, 1, true, 0};
   VariableStore store = make_store(spec, "orthogonal");
-  EXPECT_NE(test::error_of([&] { measure_gradient_flow(store, "rnn", spec, {}, 4, 2, 1); }).find("bidirectional"),
+  EXPECT_NE(test::error_of([&] { flow_of(store, spec, 4, 2, 1); }).find("bidirectional"),
             std::string::npos);
-}
-
-}  // namespace
-}  // namespace rnnkit
-
-namespace rnnkit {
-namespace {
-
-TEST(Probe, TheCommandComparesInitializerSetsAcrossSeeds) {
-  const auto r = test::run_cli(
-      "probe --cell rnn_tanh --input-size 4 --hidden-size 16 --steps 30 --batch 3 --seeds 2 --json "
-      "--init 'recurrent=orthogonal' --init 'recurrent=normal(stddev=0.01)'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  const nlohmann::json j = nlohmann::json::parse(r.output);
-  ASSERT_EQ(j["sets"].size(), 2u);
-  for (int s = 0; s < 2; ++s) {
-    const double orthogonal = j["sets"][0]["seeds"][s]["norm_by_distance"][20].get<double>();
-    const double small = j["sets"][1]["seeds"][s]["norm_by_distance"][20].get<double>();
-    EXPECT_GT(orthogonal, 1e6 * small) << "seed " << s + 1;
-  }
-  const auto table = test::run_cli("probe --cell gru --input-size 4 --hidden-size 8 --steps 12 --seeds 1");
-  ASSERT_EQ(table.exit_code, 0) << table.output;
-  for (const char* preset : {"pytorch", "keras", "tf1", "d=12", "decay/step"}) {
-    EXPECT_NE(table.output.find(preset), std::string::npos) << preset;
-  }
-  const auto bad = test::run_cli("probe --init 'recurrent=orthogonl' --steps 5");
-  EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.output.find("orthogonl"), std::string::npos) << bad.output;
-  const auto field = test::run_cli("probe --init 'recurent=orthogonal' --steps 5");
-  EXPECT_NE(field.output.find("unknown key 'recurent'"), std::string::npos) << field.output;
 }
 
 }  // namespace

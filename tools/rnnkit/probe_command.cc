@@ -1,24 +1,31 @@
 // rnnkit probe: how initializations differ before any training. For each initializer set
-// and seed, the gradient of a loss at the last step with respect to the state d steps
-// earlier (analysis/gradient_flow.h), as a table (median and range over seeds) or JSON.
+// (or the model a run config builds, or a checkpoint's weights) and seed, the measurements of
+// analysis/probe.h: gradient flow back through time, the step Jacobian's norm, forward
+// health and the recurrent spectra; as tables (median and range over seeds), JSON, and with
+// -o DIR a self-contained HTML page (DIR/probe.html) beside DIR/probe.json.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
-#include <nlohmann/json.hpp>
-
 #include "commands.h"
-#include "rnnkit/analysis/gradient_flow.h"
+#include "rnnkit/analysis/probe_report.h"
+#include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
+#include "rnnkit/init/initializer.h"
 #include "rnnkit/layers/recurrent_variables.h"
+#include "rnnkit/train/run_directory.h"
+#include "rnnkit/train/trainer.h"
 
 namespace rnnkit::cli {
 namespace {
 
 struct ProbeArgs {
   std::string cell = "lstm";
-  int64_t input_size = 32, hidden_size = 128, steps = 100, layers = 1, batch = 16, seeds = 3;
+  int64_t input_size = 32, hidden_size = 128, steps = 100, layers = 1, batch = 16, seeds = 3, jacobian_sequences = 4;
   std::vector<std::string> inits;
+  std::string config, checkpoint, output_dir;
   bool json = false;
   int threads = 0;
 };
@@ -29,72 +36,190 @@ std::string sci(double v) {
   return buf;
 }
 
-void run_probe(const ProbeArgs& args) {
-  apply_threads(args.threads);
-  const RecurrentSpec spec{parse_cell_kind(args.cell), args.input_size, args.hidden_size, args.layers, false, 0};
-  spec.validate();
-  const std::vector<std::string> sets = args.inits.empty() ? std::vector<std::string>{"pytorch", "keras", "tf1"} : args.inits;
-  std::vector<RecurrentInitChoice> choices;
-  for (const std::string& s : sets) choices.push_back(parse_init_choice(s));  // all checked before any work
+double median(std::vector<double> v) {
+  std::erase_if(v, [](double x) { return !std::isfinite(x); });
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// "median [min, max]" over the seeds' values (just the value for one seed).
+std::string spread(std::vector<double> v) {
+  const double m = median(v);
+  const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+  return sci(m) + (v.size() > 1 ? " [" + sci(*lo) + ", " + sci(*hi) + "]" : "");
+}
+
+std::string pad(std::string s, std::size_t width) {
+  s.resize(std::max(width, s.size() + 1), ' ');
+  return s;
+}
+
+// A run config's model, its recurrent layer copied into a float64 store under the same
+// names, optionally with a checkpoint's values.
+struct ConfiguredModel {
+  RecurrentSpec spec;
+  RecurrentLayerOptions options;
+  std::string scope;
+  std::unique_ptr<VariableStore> store;
+};
+
+ConfiguredModel configured_model(RunConfig config, const std::string& checkpoint, uint64_t seed) {
+  if (checkpoint.empty()) config.seed = seed;
+  Trainer trainer(config);
+  if (!checkpoint.empty()) trainer.load_variables(checkpoint);
+  ConfiguredModel m;
+  m.spec = trainer.model().spec();
+  m.options = trainer.model().recurrent().options();
+  m.options.dropout = 0;
+  m.scope = config.model.scope + "/rnn";
+  m.store = std::make_unique<VariableStore>(config.seed, DType::f64);
+  VariableOptions zeros{parse_initializer("zeros"), {}, {}, 0};
+  for (const RecurrentParameter& p : recurrent_parameters(m.spec)) {
+    const std::string name = m.scope + "/" + p.name;
+    const Variable& from = trainer.store().at(name);
+    const Variable& to = m.store->get_variable(name, p.shape, zeros);
+    const TensorView<const float> src = trainer.store().value<float>(from);
+    std::copy(src.data(), src.data() + src.numel(), m.store->value<double>(to).data());
+  }
+  return m;
+}
+
+void print_tables(const RecurrentSpec& spec, const ProbeOptions& options, const std::vector<ProbeSeries>& series) {
   std::vector<int64_t> distances;
-  for (const int64_t d : {int64_t{1}, int64_t{10}, args.steps / 4, args.steps / 2, args.steps}) {
-    if (d >= 1 && d <= args.steps && std::find(distances.begin(), distances.end(), d) == distances.end()) {
+  for (const int64_t d : {int64_t{1}, int64_t{10}, options.steps / 4, options.steps / 2, options.steps}) {
+    if (d >= 1 && d <= options.steps && std::find(distances.begin(), distances.end(), d) == distances.end()) {
       distances.push_back(d);
     }
   }
-  nlohmann::ordered_json out;
-  out["model"] = nlohmann::json::parse(spec.to_json());
-  out["steps"] = args.steps;
-  out["batch"] = args.batch;
-  out["loss"] = "sum over the batch of <u_b, h_T[b]>, u_b unit vectors";
-  out["sets"] = nlohmann::ordered_json::array();
-  std::vector<std::vector<GradientFlow>> flows(sets.size());
-  for (std::size_t k = 0; k < sets.size(); ++k) {
-    nlohmann::ordered_json set{{"init", sets[k]}, {"seeds", nlohmann::ordered_json::array()}};
-    for (int64_t s = 1; s <= args.seeds; ++s) {
-      VariableStore store(static_cast<uint64_t>(s), DType::f64);
-      {
-        auto scope = store.scope("probe");
-        create_recurrent_variables(store, spec, choices[k]);
-      }
-      flows[k].push_back(
-          measure_gradient_flow(store, "probe", spec, {}, args.steps, args.batch, static_cast<uint64_t>(s)));
-      set["seeds"].push_back({{"seed", s}, {"norm_by_distance", flows[k].back().norm},
-                              {"decay_per_step", flows[k].back().decay_per_step}});
+  std::size_t name_width = 10;
+  for (const ProbeSeries& s : series) name_width = std::max(name_width, s.label.size() + 2);
+  std::cout << "gradient flow at initialization: " << cell_name(spec.cell) << " I=" << spec.input_size
+            << " H=" << spec.hidden_size << " L=" << spec.num_layers << ", T=" << options.steps
+            << ", B=" << options.batch << ", " << series.front().results.size()
+            << " seed(s); |dL/dh| at distance d, median [min, max] over seeds; L = <u, h_T>\n";
+  std::string header = pad("init set", name_width);
+  for (const int64_t d : distances) header += pad("d=" + std::to_string(d), 26);
+  std::cout << header << "decay/step\n";
+  auto over_seeds = [](const ProbeSeries& s, auto value) {
+    std::vector<double> v;
+    for (const ProbeResult& r : s.results) v.push_back(value(r));
+    return v;
+  };
+  for (const ProbeSeries& s : series) {
+    std::string line = pad(s.label, name_width);
+    for (const int64_t d : distances) {
+      line += pad(spread(over_seeds(s, [&](const ProbeResult& r) { return r.gradient_flow.norm[static_cast<std::size_t>(d)]; })), 26);
     }
-    out["sets"].push_back(set);
+    std::cout << line << spread(over_seeds(s, [](const ProbeResult& r) { return r.gradient_flow.decay_per_step; }))
+              << "\n";
+  }
+  const std::size_t last = static_cast<std::size_t>(spec.num_layers - 1);
+  std::cout << "\nstep Jacobian |ds_t/ds_{t-1}|_2 (geometric mean and max over steps), the last layer's state std "
+               "and saturated fractions at step T, recurrent blocks' sigma max/min (layer 0); medians over seeds\n";
+  std::cout << pad("init set", name_width) << pad("|J| geo-mean", 14) << pad("|J| max", 10) << pad("state std", 11)
+            << pad("saturated at T", 36) << "W_hh sigma max/min per gate block\n";
+  for (const ProbeSeries& s : series) {
+    const double geo = median(over_seeds(s, [](const ProbeResult& r) {
+      double sum = 0;
+      for (const std::vector<double>& step : r.jacobian_norms) sum += std::log(median(step));
+      return std::exp(sum / static_cast<double>(r.jacobian_norms.size()));
+    }));
+    const double jmax = median(over_seeds(s, [](const ProbeResult& r) {
+      double m = 0;
+      for (const std::vector<double>& step : r.jacobian_norms) m = std::max(m, median(step));
+      return m;
+    }));
+    const double state_std = median(over_seeds(s, [&](const ProbeResult& r) { return r.health.layers[last].state_std.back(); }));
+    std::string saturated;
+    const std::vector<Saturation>& names = s.results.front().health.layers[last].saturation;
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const double f = median(over_seeds(s, [&](const ProbeResult& r) { return r.health.layers[last].saturation[k].fraction.back(); }));
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%s%s %.0f%%", k ? " " : "", names[k].name.c_str(), 100 * f);
+      saturated += buf;
+    }
+    std::string sigmas;
+    const std::vector<BlockSpectrum>& blocks = s.results.front().spectra;
+    for (std::size_t k = 0; k < blocks.size(); ++k) {
+      if (blocks[k].layer != 0 || blocks[k].reverse) continue;
+      sigmas += (sigmas.empty() ? "" : "  ") + std::string(1, blocks[k].gate) + " " +
+                sci(median(over_seeds(s, [&](const ProbeResult& r) { return r.spectra[k].sigma_max; }))) + "/" +
+                sci(median(over_seeds(s, [&](const ProbeResult& r) { return r.spectra[k].sigma_min; })));
+    }
+    std::cout << pad(s.label, name_width) << pad(sci(geo), 14) << pad(sci(jmax), 10)
+              << pad(sci(state_std), 11) << pad(saturated, 36) << sigmas << "\n";
+  }
+}
+
+void run_probe(const ProbeArgs& args) {
+  apply_threads(args.threads);
+  const bool from_run = !args.config.empty() || !args.checkpoint.empty();
+  ProbeOptions options{args.steps, args.batch, 1, args.jacobian_sequences};
+  std::vector<ProbeSeries> series;
+  RecurrentSpec spec;
+  if (from_run) {
+    if (!args.inits.empty()) throw Error("probe: --init sets choose initializers; a run config or checkpoint has its own");
+    RunConfig config;
+    std::string label, checkpoint;
+    if (!args.checkpoint.empty()) {
+      const RunCheckpoint located = locate_run_checkpoint(args.checkpoint);
+      config = located.config;
+      checkpoint = located.checkpoint;
+      label = "checkpoint " + checkpoint;
+    } else {
+      config = read_run_config(args.config);
+      label = "config " + args.config;
+    }
+    ProbeSeries s{label, {}, {}};
+    for (int64_t k = 1; k <= args.seeds; ++k) {
+      const auto seed = static_cast<uint64_t>(k);
+      const ConfiguredModel m = configured_model(config, checkpoint, seed);
+      spec = m.spec;
+      options.seed = seed;
+      s.seeds.push_back(seed);
+      s.results.push_back(probe_recurrent(*m.store, m.scope, m.spec, m.options, options));
+    }
+    series.push_back(std::move(s));
+  } else {
+    spec = RecurrentSpec{parse_cell_kind(args.cell), args.input_size, args.hidden_size, args.layers, false, 0};
+    spec.validate();
+    const std::vector<std::string> sets =
+        args.inits.empty() ? std::vector<std::string>{"pytorch", "keras", "tf1"} : args.inits;
+    std::vector<RecurrentInitChoice> choices;
+    for (const std::string& s : sets) choices.push_back(parse_init_choice(s));  // all checked before any work
+    for (std::size_t k = 0; k < sets.size(); ++k) {
+      ProbeSeries s{sets[k], {}, {}};
+      for (int64_t n = 1; n <= args.seeds; ++n) {
+        const auto seed = static_cast<uint64_t>(n);
+        VariableStore store(seed, DType::f64);
+        {
+          auto scope = store.scope("probe");
+          create_recurrent_variables(store, spec, choices[k]);
+        }
+        options.seed = seed;
+        s.seeds.push_back(seed);
+        s.results.push_back(probe_recurrent(store, "probe", spec, {}, options));
+      }
+      series.push_back(std::move(s));
+    }
+  }
+  const std::string json = probe_report_json(spec, options, series);
+  if (!args.output_dir.empty()) {
+    std::filesystem::create_directories(args.output_dir);
+    const std::string page = probe_report_html(json);
+    for (const auto& [name, text] : {std::pair{"probe.json", &json}, std::pair{"probe.html", &page}}) {
+      write_file_atomically(args.output_dir + "/" + name,
+                            {std::as_bytes(std::span<const char>(text->data(), text->size()))});
+    }
   }
   if (args.json) {
-    std::cout << out.dump(2) << "\n";
-    return;
+    std::cout << json << "\n";
+  } else {
+    print_tables(spec, options, series);
   }
-  std::cout << "gradient flow at initialization: " << cell_name(spec.cell) << " I=" << spec.input_size
-            << " H=" << spec.hidden_size << " L=" << spec.num_layers << ", T=" << args.steps << ", B=" << args.batch
-            << ", " << args.seeds << " seed(s); |dL/dh| at distance d, median [min, max] over seeds; L = <u, h_T>\n";
-  std::size_t name_width = 8;
-  for (const std::string& s : sets) name_width = std::max(name_width, s.size());
-  std::string header = "init set" + std::string(name_width - 8 + 2, ' ');
-  for (const int64_t d : distances) {
-    std::string col = "d=" + std::to_string(d);
-    col.resize(26, ' ');
-    header += col;
-  }
-  std::cout << header << "decay/step\n";
-  for (std::size_t k = 0; k < sets.size(); ++k) {
-    std::string line = sets[k] + std::string(name_width - sets[k].size() + 2, ' ');
-    auto summary = [&](auto value) {
-      std::vector<double> v;
-      for (const GradientFlow& f : flows[k]) v.push_back(value(f));
-      std::sort(v.begin(), v.end());
-      const double median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-      return sci(median) + (v.size() > 1 ? " [" + sci(v.front()) + ", " + sci(v.back()) + "]" : "");
-    };
-    for (const int64_t d : distances) {
-      std::string col = summary([&](const GradientFlow& f) { return f.norm[static_cast<std::size_t>(d)]; });
-      col.resize(std::max<std::size_t>(col.size() + 1, 26), ' ');
-      line += col;
-    }
-    std::cout << line << summary([](const GradientFlow& f) { return f.decay_per_step; }) << "\n";
+  if (!args.output_dir.empty() && !args.json) {
+    std::cout << "\nwrote " << args.output_dir << "/probe.html and " << args.output_dir << "/probe.json\n";
   }
 }
 
@@ -102,18 +227,36 @@ void run_probe(const ProbeArgs& args) {
 
 void add_probe_command(CLI::App& app) {
   auto args = std::make_shared<ProbeArgs>();
-  CLI::App* cmd = app.add_subcommand("probe", "Gradient flow through time at initialization, for initializer sets side by side");
-  cmd->add_option("--cell", args->cell, "lstm, gru, rnn_tanh or rnn_relu (default lstm)");
-  cmd->add_option("--input-size", args->input_size, "I (default 32)")->check(CLI::Range(1, 1 << 20));
-  cmd->add_option("--hidden-size", args->hidden_size, "H (default 128)")->check(CLI::Range(1, 1 << 16));
+  CLI::App* cmd = app.add_subcommand(
+      "probe", "Measure a recurrent model at initialization: gradient flow through time, step Jacobians, "
+               "saturation, spectra; initializer sets side by side");
+  CLI::Option* cell = cmd->add_option("--cell", args->cell, "lstm, gru, rnn_tanh or rnn_relu (default lstm)");
+  CLI::Option* input = cmd->add_option("--input-size", args->input_size, "I (default 32)")->check(CLI::Range(1, 1 << 20));
+  CLI::Option* hidden =
+      cmd->add_option("--hidden-size", args->hidden_size, "H (default 128)")->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--steps", args->steps, "T (default 100)")->check(CLI::Range(1, 100000));
-  cmd->add_option("--layers", args->layers, "L (default 1)")->check(CLI::Range(1, 100));
+  CLI::Option* layers = cmd->add_option("--layers", args->layers, "L (default 1)")->check(CLI::Range(1, 100));
   cmd->add_option("--batch", args->batch, "Sequences of random N(0,1) inputs (default 16)")->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--seeds", args->seeds, "Seeds per set, 1..N (default 3)")->check(CLI::Range(1, 1000));
-  cmd->add_option("--init", args->inits,
-                  "An initializer set (repeatable): a preset (pytorch, keras, tf1) or 'recurrent=SPEC;bias=SPEC;"
-                  "forget_bias=F;kernel=SPEC;preset=P'. Default: the three presets");
-  cmd->add_flag("--json", args->json, "Every norm of every seed as JSON");
+  cmd->add_option("--jacobian-sequences", args->jacobian_sequences,
+                  "Step Jacobians of the first N sequences (default 4)")
+      ->check(CLI::Range(1, 1 << 16));
+  CLI::Option* init = cmd->add_option(
+      "--init", args->inits,
+      "An initializer set (repeatable): a preset (pytorch, keras, tf1) or 'recurrent=SPEC;bias=SPEC;"
+      "forget_bias=F;kernel=SPEC;bias_hh=SPEC;preset=P'. Default: the three presets");
+  CLI::Option* config = cmd->add_option(
+      "--config", args->config, "Probe the recurrent layer a run config (rnnkit train --config) builds; seeds 1..N "
+                                "replace its seed");
+  CLI::Option* checkpoint = cmd->add_option(
+      "--checkpoint", args->checkpoint, "Probe a training run's weights (a run directory or a checkpoint it wrote)");
+  for (CLI::Option* o : {cell, input, hidden, layers, init}) {
+    o->excludes(config);
+    o->excludes(checkpoint);
+  }
+  config->excludes(checkpoint);
+  cmd->add_option("-o,--output-dir", args->output_dir, "Write probe.html (the curves) and probe.json here");
+  cmd->add_flag("--json", args->json, "Print every number of every seed as JSON instead of the tables");
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_probe(*args); });
 }

@@ -86,6 +86,7 @@ class RecurrentLayer {
   RecurrentLayer& operator=(RecurrentLayer&&) noexcept;
 
   const RecurrentSpec& spec() const { return spec_; }
+  VariableStore& store() const { return *store_; }
   const RecurrentLayerOptions& options() const { return options_; }
   // The width of the output's last dimension: D*R, or R with a sum, mul or ave merge.
   int64_t output_size() const;
@@ -108,6 +109,14 @@ class RecurrentLayer {
   // zero). Adds the parameter gradients to the store's gradient buffer.
   RecurrentGradients<T> backward(TensorView<const T> d_output, TensorView<const T> d_h_n = {},
                                  TensorView<const T> d_c_n = {});
+
+  // The latest forward's gate activations of layer `layer`, direction `direction` (0
+  // forward, 1 reverse), time-major [T, B, G*H]: LSTM (i, f, g, o), GRU (r, z, n), in the
+  // fused order. The reverse direction's step t is each sequence's step len-1-t; entries
+  // past a sequence's length are unspecified. Valid until the next forward. Throws Error
+  // for an RNN cell (it has no gates: its activation is the output), before any forward,
+  // or for a layer or direction out of range.
+  TensorView<const T> gate_activations(int64_t layer, int direction = 0) const;
 
  private:
   struct Workspace;

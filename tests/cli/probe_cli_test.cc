@@ -1,0 +1,117 @@
+// rnnkit probe: tables, JSON, the HTML page in headless Chromium, and models from a run
+// config or a checkpoint.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_support.h"
+
+namespace rnnkit {
+namespace {
+
+using test::read_text;
+using test::run_cli;
+using test::TempDir;
+
+TEST(ProbeCli, ComparesInitializerSetsAcrossSeeds) {
+  const auto r = run_cli(
+      "probe --cell rnn_tanh --input-size 4 --hidden-size 16 --steps 30 --batch 3 --seeds 2 --json "
+      "--init 'recurrent=orthogonal' --init 'recurrent=normal(stddev=0.01)'");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j["sets"].size(), 2u);
+  for (int s = 0; s < 2; ++s) {
+    const nlohmann::json& orthogonal = j["sets"][0]["seeds"][s];
+    const nlohmann::json& small = j["sets"][1]["seeds"][s];
+    EXPECT_GT(orthogonal["norm_by_distance"][20].get<double>(), 1e6 * small["norm_by_distance"][20].get<double>())
+        << "seed " << s + 1;
+    EXPECT_EQ(orthogonal["jacobian_norm_by_step"].size(), 30u);
+    EXPECT_EQ(orthogonal["jacobian_norm_by_step"][0].size(), 3u);  // min(4, B)
+    EXPECT_NEAR(orthogonal["spectra"][0]["sigma_min"].get<double>(), 1.0, 1e-12);
+    EXPECT_LT(small["spectra"][0]["sigma_max"].get<double>(), 0.2);
+    EXPECT_EQ(orthogonal["layers"][0]["saturation"][0]["fraction"].size(), 30u);
+  }
+  const auto table = run_cli("probe --cell gru --input-size 4 --hidden-size 8 --steps 12 --seeds 1");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  for (const char* text : {"pytorch", "keras", "tf1", "d=12", "decay/step", "|J| geo-mean", "r 0%", "z ", "n "}) {
+    EXPECT_NE(table.output.find(text), std::string::npos) << text << "\n" << table.output;
+  }
+  const auto bad = run_cli("probe --init 'recurrent=orthogonl' --steps 5");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("orthogonl"), std::string::npos) << bad.output;
+  const auto field = run_cli("probe --init 'recurent=orthogonal' --steps 5");
+  EXPECT_NE(field.output.find("unknown key 'recurent'"), std::string::npos) << field.output;
+}
+
+// The page opens in a real browser and draws every chart: gradient flow, step Jacobian,
+// state std and mean, and the saturation of i, f, g, o and tanh(c).
+TEST(ProbeCli, WritesAPageThatRendersInHeadlessChromium) {
+  TempDir dir;
+  const auto r = run_cli("probe --cell lstm --input-size 3 --hidden-size 6 --layers 2 --steps 10 --batch 2 "
+                         "--seeds 2 --init keras --init 'preset=keras;forget_bias=0' -o " + dir.file("out"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("probe.html"), std::string::npos) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(read_text(dir.file("out/probe.json")));
+  EXPECT_EQ(j["sets"][1]["init"], "preset=keras;forget_bias=0");
+  EXPECT_EQ(j["sets"][0]["seeds"][0]["spectra"].size(), 8u);
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium is not installed";
+  const std::string dom_file = dir.file("dom.html");
+  const std::string command = "chromium --headless --no-sandbox --disable-gpu --dump-dom file://" +
+                              dir.file("out/probe.html") + " > " + dom_file + " 2>/dev/null";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  const std::string dom = read_text(dom_file);
+  EXPECT_NE(dom.find("data-rendered=\"9\""), std::string::npos) << dom.substr(0, 3000);
+  int64_t paths = 0;
+  for (std::size_t at = dom.find("class=\"series\""); at != std::string::npos; at = dom.find("class=\"series\"", at + 1)) {
+    ++paths;
+  }
+  EXPECT_EQ(paths, 9 * 2 * 3);  // each chart: 2 sets x (median, min, max)
+  EXPECT_EQ(dom.find("d=\"\""), std::string::npos);
+  EXPECT_EQ(dom.find("NaN"), std::string::npos);
+  EXPECT_NE(dom.find("forget_bias=0"), std::string::npos);  // in the legend and the tables
+}
+
+TEST(ProbeCli, ProbesTheModelOfARunConfigAndTheWeightsOfACheckpoint) {
+  TempDir dir;
+  std::ofstream(dir.file("c.toml")) << R"toml(
+seed = 3
+[model]
+cell = "gru"
+hidden_size = 8
+embedding_size = 5
+recurrent_init = "per_gate(identity)"
+[task]
+steps = 12
+batch_size = 4
+[train]
+steps = 20
+eval_every = 0
+checkpoint_every = 0
+)toml";
+  const auto config = run_cli("probe --config " + dir.file("c.toml") + " --steps 8 --seeds 2 --json");
+  ASSERT_EQ(config.exit_code, 0) << config.output;
+  const nlohmann::json j = nlohmann::json::parse(config.output);
+  EXPECT_EQ(j["model"]["cell"], "gru");
+  EXPECT_EQ(j["model"]["input_size"], 5);  // the embedding feeds the recurrent layer
+  EXPECT_EQ(j["sets"][0]["seeds"].size(), 2u);
+  for (const auto& block : j["sets"][0]["seeds"][0]["spectra"]) {
+    EXPECT_EQ(block["sigma_max"].get<double>(), 1.0);  // the config's identity blocks
+  }
+  ASSERT_EQ(run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("run")).exit_code, 0);
+  const auto trained = run_cli("probe --checkpoint " + dir.file("run") + " --steps 8 --seeds 1 --json");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  const nlohmann::json t = nlohmann::json::parse(trained.output);
+  EXPECT_NE(t["sets"][0]["init"].get<std::string>().find("step-0000020"), std::string::npos);
+  EXPECT_NE(t["sets"][0]["seeds"][0]["spectra"][0]["sigma_max"].get<double>(), 1.0);  // training moved them
+  const auto clash = run_cli("probe --config " + dir.file("c.toml") + " --cell lstm");
+  EXPECT_NE(clash.exit_code, 0);
+  EXPECT_NE(clash.output.find("excludes"), std::string::npos) << clash.output;
+  const auto missing = run_cli("probe --config " + dir.file("none.toml"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("none.toml"), std::string::npos) << missing.output;
+}
+
+}  // namespace
+}  // namespace rnnkit
