@@ -52,13 +52,20 @@ GradientFlow measure_gradient_flow(RecurrentLayer<double>& layer, const ProbeTra
   GradientFlow flow;
   flow.norm.assign(static_cast<std::size_t>(steps + 1), 0.0);
   flow.norm[0] = frobenius(d_h_n);
-  for (int64_t t = 0; t < steps; ++t) {
-    const auto tt = static_cast<std::size_t>(t);
-    layer.forward(trajectory.input_steps(t, steps - t), {}, trajectory.h[tt].view(),
-                  lstm ? trajectory.c[tt].view() : TensorView<const double>{});
-    const Tensor<double> d_output({steps - t, batch, layer.output_size()});
-    const RecurrentGradients<double> g = layer.backward(d_output.view(), d_h_n.view());
-    flow.norm[static_cast<std::size_t>(steps - t)] = frobenius(g.d_h0);
+  // Back one step at a time: rerun step t from the state at t-1 and backpropagate the
+  // gradient at t (h and, for an LSTM, c) to the state at t-1.
+  Tensor<double> d_c_n;
+  if (lstm) d_c_n = Tensor<double>({L, batch, spec.hidden_size});
+  const Tensor<double> d_output({1, batch, layer.output_size()});
+  for (int64_t t = steps; t >= 1; --t) {
+    const auto previous = static_cast<std::size_t>(t - 1);
+    layer.forward(trajectory.input_steps(t - 1, 1), {}, trajectory.h[previous].view(),
+                  lstm ? trajectory.c[previous].view() : TensorView<const double>{});
+    RecurrentGradients<double> g =
+        layer.backward(d_output.view(), d_h_n.view(), lstm ? d_c_n.view() : TensorView<const double>{});
+    d_h_n = std::move(g.d_h0);
+    if (lstm) d_c_n = std::move(g.d_c0);
+    flow.norm[static_cast<std::size_t>(steps - t + 1)] = frobenius(d_h_n);
   }
   layer.store().zero_grad();  // backward accumulated parameter gradients nobody asked for
   flow.decay_per_step = decay_rate(flow.norm);

@@ -5,9 +5,9 @@
 // the last step only: L = sum_b <u_b, h_T[b]> over the last layer's final output, u_b unit
 // vectors from (seed, "probe/loss"). For every step t, ‖∂L/∂h_t‖ is the Frobenius norm over
 // the batch and every layer's hidden state at t (an LSTM's cell state is not included).
-// It is computed exactly, with the layer's own BPTT: from the trajectory's state at t, run
-// the steps t+1..T, and backpropagate L to that initial state; so it costs O(T^2) steps
-// (T = 200, H = 128: well under a second).
+// It is computed exactly with the layer's own BPTT, one step at a time from the last: rerun
+// step t from the trajectory's state at t-1 and backpropagate the gradient with respect to
+// the state at t (h, and an LSTM's c) to the state at t-1. O(T) steps in all.
 //   norm[d] = ‖∂L/∂h_{T-d}‖ for the distance d = 0..T  (norm[0] = ‖u‖ = sqrt(B))
 //   decay_per_step = exp(slope) of the least-squares line through (d, ln norm[d]), d >= 1
 //   with norm > 0: below 1 the gradient vanishes geometrically, above 1 it explodes.
