@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # rnnkit probe on the models of the experiments (models.sh: 64 units, 2 inputs as in the
 # adding problem), T = 100, three seeds: gradient flow, step Jacobians, saturation and
-# spectra at initialization, one page per cell under OUT/{rnn_tanh,rnn_relu,lstm,gru}/probe.html.
+# spectra at initialization, one page per cell under OUT/{rnn_tanh,rnn_relu,lstm,gru}/probe.html,
+# with figures (OUT/gradient-flow-CELL.svg) and a table (OUT/probe.md) from probe_figures.py.
 #   experiments/probe.sh [OUT]           (default out/experiments/probe; under a minute on 2 cores)
 #   experiments/probe.sh --quick OUT     the CI variant: asserts that on a tanh RNN the gradient
 #                                         50 steps back is over 1000 times larger with an
@@ -43,3 +44,4 @@ probe --cell lstm --steps 100 -o "$out/lstm" \
   --init 'preset=pytorch'
 probe --cell gru --steps 100 -o "$out/gru" --init 'preset=keras' --init 'preset=pytorch'
 echo "$((SECONDS - start)) s" | tee "$out/time.txt"
+python3 "$here/probe_figures.py" "$out"

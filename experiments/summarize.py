@@ -16,7 +16,8 @@ import os
 import statistics
 import sys
 
-COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+from svgplot import line_plot
+
 BASELINES = {"adding": 1.0 / 6.0, "copy_memory": None}
 
 
@@ -81,38 +82,9 @@ def table(cells, models, lengths, budget, metric):
 
 
 def svg_plot(cells, models, t, baseline, threshold, budget, metric):
-    W, H, L, R, T, B = 560, 330, 60, 170, 14, 40
-    series = [(m, cells[(m, t)]) for m in models if (m, t) in cells]
-    values = [v for _, c in series for v in c["curve_median"] if v > 0] + [threshold] + ([baseline] if baseline else [])
-    y0, y1 = math.floor(math.log10(min(values))), math.ceil(math.log10(max(values)))
-    if y1 == y0:
-        y1 += 1
-    px = lambda s: L + s / budget * (W - L - R)
-    py = lambda v: T + (1 - (math.log10(max(v, 10.0 ** y0)) - y0) / (y1 - y0)) * (H - T - B)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="11">',
-           f'<rect x="{L}" y="{T}" width="{W - L - R}" height="{H - T - B}" fill="white" stroke="#ccc"/>']
-    for e in range(y0, y1 + 1):
-        out.append(f'<line x1="{L}" x2="{W - R}" y1="{py(10.0 ** e):.1f}" y2="{py(10.0 ** e):.1f}" stroke="#eee"/>')
-        out.append(f'<text x="{L - 4}" y="{py(10.0 ** e) + 4:.1f}" text-anchor="end">1e{e}</text>')
-    for k in range(5):
-        s = budget * k / 4
-        out.append(f'<text x="{px(s):.1f}" y="{H - B + 15}" text-anchor="middle">{int(s)}</text>')
-    out.append(f'<text x="{(L + W - R) / 2:.0f}" y="{H - 6}" text-anchor="middle">training step</text>')
-    out.append(f'<text x="14" y="{(T + H - B) / 2:.0f}" transform="rotate(-90 14 {(T + H - B) / 2:.0f})" '
-               f'text-anchor="middle">held-out {metric} (median over seeds)</text>')
-    for value, label, dash in ((baseline, "baseline", "6 3"), (threshold, "solved", "2 3")):
-        if value:
-            out.append(f'<line x1="{L}" x2="{W - R}" y1="{py(value):.1f}" y2="{py(value):.1f}" stroke="#555" '
-                       f'stroke-dasharray="{dash}"/>')
-            out.append(f'<text x="{W - R - 4}" y="{py(value) - 3:.1f}" text-anchor="end" fill="#555">{label}</text>')
-    for k, (m, c) in enumerate(series):
-        color = COLORS[k % len(COLORS)]
-        d = "".join(("M" if i == 0 else "L") + f"{px(s):.1f} {py(v):.1f}"
-                    for i, (s, v) in enumerate(zip(c["curve_steps"], c["curve_median"])))
-        out.append(f'<path d="{d}" fill="none" stroke="{color}" stroke-width="1.6"/>')
-        out.append(f'<text x="{W - R + 8}" y="{T + 14 + 16 * k}" fill="{color}">&#9644; {m}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    series = [(m, cells[(m, t)]["curve_steps"], cells[(m, t)]["curve_median"]) for m in models if (m, t) in cells]
+    return line_plot(series, "training step", f"held-out {metric} (median over seeds)", budget,
+                     hlines=[(baseline, "baseline"), (threshold, "solved")])
 
 
 def main():

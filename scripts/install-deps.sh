@@ -14,6 +14,7 @@ packages=(
   libhdf5-dev              # Keras weight files (HDF5)
   zlib1g-dev               # deflated .npz archives (TF1 variables)
   libonnx-dev libprotobuf-dev  # ONNX models
+  libopenmpi-dev openmpi-bin   # data-parallel training (mpirun -np N rnnkit train)
   libgtest-dev             # unit tests
   libbenchmark-dev         # bench/ (built with the tests; run by hand, never timed in CI)
   clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target

@@ -38,9 +38,11 @@ void expect_moments(std::span<const double> values, double mean, double stddev, 
       << "variance of " << values.size() << " samples";
 }
 
-CommandResult run_cli(const std::string& args) {
+CommandResult run_cli(const std::string& args) { return run_shell(std::string(RNNKIT_CLI_PATH) + " " + args); }
+
+CommandResult run_shell(const std::string& shell_command) {
   CommandResult result;
-  const std::string command = std::string(RNNKIT_CLI_PATH) + " " + args + " 2>&1";
+  const std::string command = "{ " + shell_command + "; } 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) return result;
   char buffer[4096];

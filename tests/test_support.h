@@ -37,6 +37,8 @@ struct CommandResult {
 
 // Runs the rnnkit binary with `args` (already quoted for the shell).
 CommandResult run_cli(const std::string& args);
+// Runs a shell command line, stdout and stderr together.
+CommandResult run_shell(const std::string& command);
 
 std::string read_text(const std::string& path);
 

@@ -148,6 +148,7 @@ std::string metrics_line(const StepRecord& r) {
   j["grad_norm"] = r.gradient_norm;
   j["lr"] = r.learning_rate;
   j["seconds"] = r.seconds;
+  if (r.communication_seconds > 0) j["allreduce_seconds"] = r.communication_seconds;
   return j.dump();
 }
 

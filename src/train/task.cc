@@ -1,6 +1,7 @@
 // The built-in tasks behind one interface; see train/task.h.
 #include "rnnkit/train/task.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "rnnkit/core/error.h"
@@ -197,6 +198,44 @@ class EndsParityTask : public GeneratedTask {
 };
 
 }  // namespace
+
+TaskBatch slice_batch(const TaskBatch& batch, int64_t begin, int64_t count) {
+  const int64_t T = batch.steps, B = batch.batch;
+  if (begin < 0 || count < 1 || begin + count > B) {
+    throw Error("batch slice [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                ") is outside a batch of " + std::to_string(B) + " sequences");
+  }
+  TaskBatch out;
+  out.steps = T;
+  out.batch = count;
+  out.continues_state = batch.continues_state;
+  // Time-major [T * B] -> [T * count].
+  auto per_step = [&](const std::vector<int64_t>& v) {
+    std::vector<int64_t> r;
+    r.reserve(static_cast<std::size_t>(T * count));
+    for (int64_t t = 0; t < T; ++t) r.insert(r.end(), v.begin() + t * B + begin, v.begin() + t * B + begin + count);
+    return r;
+  };
+  if (!batch.tokens.empty()) out.tokens = per_step(batch.tokens);
+  if (batch.values.numel() > 0) {
+    const int64_t F = batch.values.shape()[2];
+    out.values = Tensor<float>({T, count, F});
+    for (int64_t t = 0; t < T; ++t) {
+      std::copy_n(batch.values.data() + (t * B + begin) * F, count * F, out.values.data() + t * count * F);
+    }
+  }
+  if (static_cast<int64_t>(batch.classes.size()) == T * B) {
+    out.classes = per_step(batch.classes);
+  } else if (static_cast<int64_t>(batch.classes.size()) == B) {
+    out.classes.assign(batch.classes.begin() + begin, batch.classes.begin() + begin + count);
+  }
+  if (batch.targets.numel() > 0) {
+    const int64_t width = batch.targets.numel() / B;
+    out.targets = Tensor<float>({count, width});
+    std::copy_n(batch.targets.data() + begin * width, count * width, out.targets.data());
+  }
+  return out;
+}
 
 std::unique_ptr<TrainingTask> TrainingTask::create(const TaskConfig& config) {
   if (config.name == "char_lm") return std::make_unique<CharLmTask>(config);

@@ -1,6 +1,7 @@
 // The training loop's step, evaluation, checkpoints and warm start; see train/trainer.h.
 #include "rnnkit/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,13 @@ uint64_t mix(uint64_t x) {
   x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
   x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
   return x ^ (x >> 31);
+}
+
+// FNV-1a over bytes: the checksum data-parallel ranks compare.
+uint64_t fnv1a(std::span<const std::byte> bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (const std::byte b : bytes) h = (h ^ static_cast<uint64_t>(b)) * 0x100000001b3ULL;
+  return h;
 }
 
 std::string slot_tensor_name(const std::string& slot, const std::string& variable) {
@@ -84,20 +92,83 @@ TransferReport Trainer::transfer() {
   return make_transfer_report(store_, t.init_from, restored ? &*restored : nullptr);
 }
 
+void Trainer::set_communicator(Communicator* communicator) {
+  if (communicator != nullptr && communicator->size() > config_.task.batch_size) {
+    throw Error("data parallel: the batch has " + std::to_string(config_.task.batch_size) + " sequences and the job " +
+                std::to_string(communicator->size()) + " ranks; every rank needs at least one (raise task.batch_size "
+                "or start fewer ranks)");
+  }
+  communicator_ = communicator;
+}
+
+void Trainer::check_replicas() {
+  if (communicator_ == nullptr) return;
+  const std::string config_text = run_config_to_toml(config_);
+  if (!communicator_->same_everywhere(fnv1a(std::as_bytes(std::span(config_text.data(), config_text.size()))))) {
+    throw Error("data parallel: the ranks run different configurations; start every rank with the same command, "
+                "config file and checkpoint");
+  }
+  if (!communicator_->same_everywhere(static_cast<uint64_t>(step_))) {
+    throw Error("data parallel: the ranks are at different steps (rank " + std::to_string(communicator_->rank()) +
+                " is at step " + std::to_string(step_) + ")");
+  }
+  uint64_t state = fnv1a(std::as_bytes(store_.parameters<float>()));
+  for (std::size_t s = 0; s < optimizer_->slot_names().size(); ++s) {
+    state ^= mix(fnv1a(std::as_bytes(std::span(optimizer_->slot(s)))) + s);
+  }
+  if (!communicator_->same_everywhere(state)) {
+    throw Error("data parallel: the ranks' parameters or optimizer state differ at step " + std::to_string(step_) +
+                " (different rnnkit builds, or files that differ between the machines?)");
+  }
+}
+
+namespace {
+
+// Rows [begin, begin + count) of dimension 1 of a [A, B, C] tensor.
+Tensor<float> slice_rows(const Tensor<float>& t, int64_t begin, int64_t count) {
+  const int64_t A = t.shape()[0], B = t.shape()[1], C = t.shape()[2];
+  Tensor<float> out({A, count, C});
+  for (int64_t a = 0; a < A; ++a) std::copy_n(t.data() + (a * B + begin) * C, count * C, out.data() + a * count * C);
+  return out;
+}
+
+// A shard's [A, count, C] rows placed in a zero [A, batch, C] tensor, summed over the ranks:
+// the whole batch's tensor on every rank.
+Tensor<float> gather_rows(TensorView<const float> shard, int64_t begin, int64_t batch, Communicator& communicator) {
+  const int64_t A = shard.shape()[0], count = shard.shape()[1], C = shard.shape()[2];
+  Tensor<float> full({A, batch, C});
+  for (int64_t a = 0; a < A; ++a) std::copy_n(shard.data() + a * count * C, count * C, full.data() + (a * batch + begin) * C);
+  communicator.sum(std::span<float>(full.storage()));
+  return full;
+}
+
+}  // namespace
+
 StepRecord Trainer::train_step() {
   const auto start = std::chrono::steady_clock::now();
   const int64_t k = step_ + 1;
-  const TaskBatch batch = task_->train_batch(config_.seed, k);
+  const TaskBatch global = task_->train_batch(config_.seed, k);
+  const int rank = communicator_ ? communicator_->rank() : 0;
+  const BatchShard shard =
+      communicator_ ? batch_shard(global.batch, rank, communicator_->size()) : BatchShard{0, global.batch};
+  TaskBatch sliced;
+  if (communicator_) sliced = slice_batch(global, shard.begin, shard.count);
+  const TaskBatch& batch = communicator_ ? sliced : global;
   tape_->clear();
   store_.zero_grad();
   RecurrentLayer<float>& layer = model_->recurrent();
   layer.set_training(true);
-  layer.set_dropout_seed(config_.seed ^ mix(static_cast<uint64_t>(k)));
+  layer.set_dropout_seed(config_.seed ^ mix(static_cast<uint64_t>(k)) ^ (rank ? mix(~static_cast<uint64_t>(rank)) : 0));
   Value<float> h0, c0;
+  Tensor<float> shard_h, shard_c;
   if (batch.continues_state && carry_h_.numel() > 0) {
     // The state flows in as a constant: the gradient stops at the chunk boundary.
-    h0 = tape_->input(carry_h_.view());
-    if (carry_c_.numel() > 0) c0 = tape_->input(carry_c_.view());
+    if (communicator_) {
+      shard_h = slice_rows(carry_h_, shard.begin, shard.count);
+      if (carry_c_.numel() > 0) shard_c = slice_rows(carry_c_, shard.begin, shard.count);
+    }
+    h0 = tape_->input(communicator_ ? shard_h.view() : carry_h_.view());
+    if (carry_c_.numel() > 0) c0 = tape_->input(communicator_ ? shard_c.view() : carry_c_.view());
   }
   const SequenceModel::Outputs out = model_->forward(*tape_, batch, h0, c0);
   tape_->backward(out.loss);
@@ -105,13 +176,34 @@ StepRecord Trainer::train_step() {
   StepRecord record;
   record.step = k;
   record.loss = out.loss.value()[0];
-  record.metric = task_->metric(record.loss);
-  if (task_->output() != TaskOutput::value_per_sequence) {
-    record.accuracy = static_cast<double>(count_correct(out, batch)) / static_cast<double>(batch.classes.size());
+  const bool classifies = task_->output() != TaskOutput::value_per_sequence;
+  double correct = classifies ? static_cast<double>(count_correct(out, batch)) : 0.0;
+  double predictions = static_cast<double>(batch.classes.size());
+  if (communicator_) {
+    // The full batch's gradient: shard gradients weighted by their share of the batch, summed.
+    const auto begin_sum = std::chrono::steady_clock::now();
+    const float weight = static_cast<float>(shard.count) / static_cast<float>(global.batch);
+    const std::span<float> gradients = store_.gradients<float>();
+    for (float& g : gradients) g *= weight;
+    communicator_->sum(gradients);
+    record.communication_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin_sum).count();
+    double totals[3] = {record.loss * static_cast<double>(shard.count) / static_cast<double>(global.batch), correct,
+                        predictions};
+    communicator_->sum(std::span<double>(totals));
+    record.loss = totals[0];
+    correct = totals[1];
+    predictions = totals[2];
   }
+  record.metric = task_->metric(record.loss);
+  if (classifies) record.accuracy = correct / predictions;
   if (config_.task.truncated_bptt) {
-    carry_h_ = copy_tensor(out.rnn.h_n.value());
-    if (out.rnn.c_n.valid()) carry_c_ = copy_tensor(out.rnn.c_n.value());
+    if (communicator_) {
+      carry_h_ = gather_rows(out.rnn.h_n.value(), shard.begin, global.batch, *communicator_);
+      if (out.rnn.c_n.valid()) carry_c_ = gather_rows(out.rnn.c_n.value(), shard.begin, global.batch, *communicator_);
+    } else {
+      carry_h_ = copy_tensor(out.rnn.h_n.value());
+      if (out.rnn.c_n.valid()) carry_c_ = copy_tensor(out.rnn.c_n.value());
+    }
   }
   if (!std::isfinite(record.loss)) {
     throw Error("step " + std::to_string(k) + ": the loss is " + std::to_string(record.loss) +

@@ -1,18 +1,32 @@
 // rnnkit train: train a model on a built-in task from a config, in a run directory, with a
 // progress display, metrics, checkpoints, warm starts from other checkpoints and resume.
 // Ctrl-C saves a checkpoint after the current step and exits with status 130.
+//
+// Started by mpirun (or another MPI launcher), every rank runs this same command: the ranks
+// train data-parallel (Trainer::set_communicator), check at start and at every checkpoint
+// that they hold the same state, and stop together after a Ctrl-C; rank 0 alone evaluates,
+// prints and writes the run directory. An error on one rank ends the whole job (MPI_Abort),
+// so no rank waits forever for a partner that is gone.
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <thread>
+
+#if RNNKIT_HAVE_MPI
+#include <mpi.h>
+#endif
 
 #include "commands.h"
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
+#include "rnnkit/core/threads.h"
+#include "rnnkit/train/mpi.h"
 #include "rnnkit/train/run_directory.h"
 #include "rnnkit/train/trainer.h"
 
@@ -123,8 +137,8 @@ void describe(Trainer& trainer, const std::string& dir) {
             << "baseline: " << fixed(task.baseline(), 4) << " " << task.metric_name() << "\n";
 }
 
-void run_train(const TrainArgs& args) {
-  apply_threads(args.threads);
+void train(const TrainArgs& args, Communicator* comm) {
+  const bool leader = comm == nullptr || comm->rank() == 0;
   if (!args.resume.empty() && (!args.config.empty() || !args.init_from.empty() || !args.maps.empty() ||
                                !args.include.empty() || !args.exclude.empty() || !args.freeze.empty() ||
                                !args.run_dir.empty())) {
@@ -140,9 +154,13 @@ void run_train(const TrainArgs& args) {
     const std::optional<std::string> latest = dir->latest_checkpoint();
     if (!latest) throw Error("run directory '" + args.resume + "': no checkpoint to resume from");
     trainer->resume(*latest);
-    dir->truncate_metrics(trainer->step());
-    describe(*trainer, dir->path());
-    std::cout << "resumed from " << *latest << " at step " << trainer->step() << "\n";
+    trainer->set_communicator(comm);
+    trainer->check_replicas();
+    if (leader) {
+      dir->truncate_metrics(trainer->step());
+      describe(*trainer, dir->path());
+      std::cout << "resumed from " << *latest << " at step " << trainer->step() << "\n";
+    }
   } else {
     RunConfig config = args.config.empty() ? parse_run_config("", "(defaults)") : read_run_config(args.config);
     if (args.steps > 0) config.train.steps = args.steps;
@@ -154,18 +172,27 @@ void run_train(const TrainArgs& args) {
     t.freeze.insert(t.freeze.end(), args.freeze.begin(), args.freeze.end());
     trainer.emplace(config);
     const TransferReport report = trainer->transfer();  // before the directory: a bad map leaves nothing behind
-    dir = RunDirectory::create(args.run_dir.empty() ? default_run_dir() : args.run_dir, config);
-    dir->write("transfer.txt", report.to_text());
-    dir->write("transfer.json", report.to_json());
-    describe(*trainer, dir->path());
-    if (!config.transfer.init_from.empty() || !config.transfer.freeze.empty()) std::cout << report.to_text();
-    trainer->save(dir->checkpoint_path(0));
+    trainer->set_communicator(comm);
+    trainer->check_replicas();
+    if (leader) {
+      dir = RunDirectory::create(args.run_dir.empty() ? default_run_dir() : args.run_dir, config);
+      dir->write("transfer.txt", report.to_text());
+      dir->write("transfer.json", report.to_json());
+      describe(*trainer, dir->path());
+      if (comm) {
+        std::cout << "data parallel: " << comm->size() << " ranks, " << config.task.batch_size
+                  << " sequences per global batch, " << get_threads() << " thread(s) per rank\n";
+      }
+      if (!config.transfer.init_from.empty() || !config.transfer.freeze.empty()) std::cout << report.to_text();
+      trainer->save(dir->checkpoint_path(0));
+    }
   }
   const RunConfig& c = trainer->config();
   const TrainingTask& task = trainer->task();
   g_interrupted.store(false);
   std::signal(SIGINT, on_interrupt);
   if (trainer->step() >= c.train.steps) {
+    if (!leader) return;
     std::cout << "nothing to do: the run is at step " << trainer->step() << " of " << c.train.steps
               << " (--steps N continues it further)\n";
     return;
@@ -174,20 +201,25 @@ void run_train(const TrainArgs& args) {
   std::optional<EvalRecord> last_eval;
   while (trainer->step() < c.train.steps) {
     const StepRecord r = trainer->train_step();
+    const bool last = r.step == c.train.steps;
+    const bool interrupted = comm ? comm->any(g_interrupted.load()) : g_interrupted.load();  // all ranks stop together
+    const bool checkpoint = (c.train.checkpoint_every > 0 && r.step % c.train.checkpoint_every == 0) || last ||
+                            interrupted;
+    if (checkpoint) trainer->check_replicas();
+    if (!leader) {
+      if (interrupted && !last) throw ExitStatus{130};
+      continue;
+    }
     dir->append_metrics(metrics_line(r));
     progress.step(task, r);
-    const bool last = r.step == c.train.steps;
     if ((c.train.eval_every > 0 && r.step % c.train.eval_every == 0) || last) {
       last_eval = trainer->evaluate();
       dir->append_metrics(metrics_line(*last_eval));
       progress.line("eval at step " + std::to_string(r.step) + ": " +
                     result_text(task, last_eval->metric, last_eval->accuracy) + " on held-out batches");
     }
-    if ((c.train.checkpoint_every > 0 && r.step % c.train.checkpoint_every == 0) || last) {
-      trainer->save(dir->checkpoint_path(r.step));
-    }
-    if (g_interrupted.load() && !last) {
-      trainer->save(dir->checkpoint_path(r.step));
+    if (checkpoint) trainer->save(dir->checkpoint_path(r.step));
+    if (interrupted && !last) {
       progress.finish();
       std::signal(SIGINT, SIG_DFL);
       std::cout << "interrupted at step " << r.step << ": saved " << dir->checkpoint_path(r.step)
@@ -204,6 +236,40 @@ void run_train(const TrainArgs& args) {
               << trainer->step() << " steps; baseline " << fixed(task.baseline(), 4) << " " << task.metric_name()
               << (gain > 0 ? " (" + fixed(100.0 * gain / task.baseline(), 1) + "% below it)" : " (not below it)")
               << "\ncheckpoint: " << dir->checkpoint_path(trainer->step()) << "\n";
+  }
+}
+
+// Ends every rank of the MPI job: after an error on one rank the others would wait for it forever.
+[[noreturn]] void abort_job(int code) {
+#if RNNKIT_HAVE_MPI
+  MPI_Abort(MPI_COMM_WORLD, code);
+#endif
+  std::_Exit(code);
+}
+
+void run_train(const TrainArgs& args) {
+  const int ranks = launched_job_size();
+  if (ranks == 1) {
+    apply_threads(args.threads);
+    train(args, nullptr);
+    return;
+  }
+  // Without --threads or OMP_NUM_THREADS (which count per rank), the ranks on this machine
+  // share its cores.
+  const bool omp_set = std::getenv("OMP_NUM_THREADS") != nullptr;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  apply_threads(args.threads > 0 ? args.threads : omp_set ? default_threads() : std::max(1, cores / launched_local_size()));
+  const std::unique_ptr<Communicator> comm = join_mpi_job();
+  try {
+    train(args, comm.get());
+  } catch (const ExitStatus&) {
+    throw;  // every rank stops at the same step
+  } catch (const CLI::Error&) {
+    throw;  // the same arguments on every rank: every rank reports it
+  } catch (const std::exception& e) {
+    std::cerr << "rnnkit: error on rank " << comm->rank() << " of " << comm->size() << ": " << e.what()
+              << "\nrnnkit: ending every rank of the job\n";
+    abort_job(1);
   }
 }
 

@@ -37,6 +37,10 @@ struct TaskBatch {
   bool continues_state = false;  // truncated BPTT: this chunk follows the previous one
 };
 
+// Sequences [begin, begin + count) of a batch (a data-parallel rank's shard), every field
+// sliced along the batch dimension. Throws Error for a range outside [0, B).
+TaskBatch slice_batch(const TaskBatch& batch, int64_t begin, int64_t count);
+
 class TrainingTask {
  public:
   // Throws Error for a task the config cannot run (an unreadable text, one too short for

@@ -12,6 +12,16 @@
 // So the state after step k is a function of the initial state and k: save() writes
 // everything it depends on (parameters, optimizer slots and step count, the carried state)
 // and resume() continues bit-identically to an uninterrupted run.
+//
+// Data parallel (set_communicator, train/communicator.h): rank r of N runs the step on its
+// shard of the global batch (rows [r*B/N, (r+1)*B/N)); its loss gradient, weighted by
+// count_r / B, is summed over the ranks with one all-reduce of the contiguous gradient
+// buffer, so every rank holds the full batch's gradient and takes the same optimizer step
+// (the optimizer state stays in step without communication). The logged loss, metric and
+// accuracy are the full batch's (one small all-reduce); a carried state is reassembled for
+// the whole batch after each step, so checkpoints do not depend on N and a run can resume
+// with another N. Dropout masks are drawn per rank for its shard, so runs with dropout
+// differ from a single process's (they remain valid runs).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +32,7 @@
 
 #include "rnnkit/autograd/tape.h"
 #include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/train/communicator.h"
 #include "rnnkit/train/optimizer.h"
 #include "rnnkit/train/run_config.h"
 #include "rnnkit/train/sequence_model.h"
@@ -40,6 +51,7 @@ struct StepRecord {
   double gradient_norm = 0;          // before clipping
   double learning_rate = 0;
   double seconds = 0;
+  double communication_seconds = 0;  // data parallel: time in the gradient all-reduce
 };
 
 struct EvalRecord {
@@ -58,6 +70,14 @@ class Trainer {
   // (lenient: the rest keep their initial values), then freezes the freeze globs. Throws
   // Error if a map entry or a freeze glob matches nothing. Call before the first step.
   TransferReport transfer();
+
+  // Trains data-parallel with the other ranks of `communicator` (null: alone); the caller
+  // keeps it alive. Throws Error if the batch has fewer sequences than there are ranks.
+  void set_communicator(Communicator* communicator);
+  // Collective: throws Error unless every rank holds the same configuration, step and
+  // parameters (checksums compared with one all-reduce). Call after set-up and whenever the
+  // ranks should agree (rnnkit train: at start and at every checkpoint).
+  void check_replicas();
 
   StepRecord train_step();
   // Mean loss over config.train.eval_batches held-out batches; no state changes.
@@ -89,6 +109,7 @@ class Trainer {
   int64_t step_ = 0;
   Tensor<float> carry_h_, carry_c_;  // truncated BPTT: the state after the previous chunk
   std::vector<TaskBatch> eval_batches_;  // made at the first evaluation
+  Communicator* communicator_ = nullptr;
 };
 
 }  // namespace rnnkit
