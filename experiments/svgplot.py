@@ -9,9 +9,9 @@ def _ticks(lo, hi, n=4):
     return [lo + (hi - lo) * k / n for k in range(n + 1)]
 
 
-def line_plot(series, xlabel, ylabel, x_max, log_y=True, hlines=(), width=560, height=330):
+def line_plot(series, xlabel, ylabel, x_max, log_y=True, hlines=(), width=700, height=330):
     """series: [(label, xs, ys)]; hlines: [(y, label)]. Returns the SVG text."""
-    W, H, L, R, T, B = width, height, 64, 190, 14, 40
+    W, H, L, R, T, B = width, height, 64, 300, 14, 40
     ys_all = [y for _, _, ys in series for y in ys if y is not None and (y > 0 or not log_y)]
     ys_all += [y for y, _ in hlines]
     if log_y:

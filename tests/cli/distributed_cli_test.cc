@@ -189,36 +189,74 @@ TEST(DistributedCli, AnErrorOnOneRankEndsTheJob) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60));
 }
 
+// The pid of rank `rank`'s rnnkit process of the run in `run_dir` (0 if none yet).
+int rank_pid(const std::string& run_dir, int rank) {
+  const std::string find = "for p in $(pgrep -f '" + run_dir +
+                           "'); do if tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=" +
+                           std::to_string(rank) + "; then echo $p; fi; done";
+  const test::CommandResult r = test::run_shell(find);
+  return std::atoi(r.output.c_str());
+}
+
+// Starts `mpirun -np 2 rnnkit train` on a long run in the background and waits for its first
+// checkpoint; the exit status lands in dir/status.
+struct LongJob {
+  TempDir dir;
+  std::thread job;
+  LongJob() {
+    std::string config = kAdding;
+    config.replace(config.find("steps = 20"), 10, "steps = 1000000");
+    write(dir.file("c.toml"), config);
+    const std::string command = kMpirun + "-np 2 " + std::string(RNNKIT_CLI_PATH) + " train --config " +
+                                dir.file("c.toml") + " --run-dir " + dir.file("run") + " --threads 1 > " + log() +
+                                " 2>&1; echo $? > " + dir.file("status");
+    job = std::thread([command] { std::system(command.c_str()); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!std::filesystem::exists(dir.file("run/checkpoints/step-0000010.safetensors")) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  ~LongJob() {  // a test that failed half-way must not leave a job running forever
+    if (!job.joinable()) return;
+    std::system(("pkill -KILL -f '" + run() + "'").c_str());
+    job.join();
+  }
+  std::string log() const { return dir.file("log.txt"); }
+  std::string run() const { return dir.file("run"); }
+};
+
+// SIGINT to one rank: every rank stops after the same step, rank 0 saves, the job exits 130.
+TEST(DistributedCli, AnInterruptToOneRankStopsEveryRankAfterACheckpoint) {
+  if (!mpi_runnable()) GTEST_SKIP() << "rnnkit was built without MPI or mpirun is missing";
+  LongJob j;
+  const int pid = rank_pid(j.run(), 1);
+  ASSERT_GT(pid, 0) << read_text(j.log());
+  ::kill(pid, SIGINT);
+  j.job.join();
+  EXPECT_EQ(read_text(j.dir.file("status")), "130\n") << read_text(j.log());
+  const std::string log = read_text(j.log());
+  const std::size_t at = log.find("interrupted at step ");
+  ASSERT_NE(at, std::string::npos) << log;
+  const std::string step = log.substr(at + 20, log.find(':', at) - at - 20);
+  char name[64];
+  std::snprintf(name, sizeof name, "/checkpoints/step-%07d.safetensors", std::atoi(step.c_str()));
+  EXPECT_NO_THROW(SafetensorsFile::read(j.run() + name)) << log;
+}
+
 // A rank killed mid-run (SIGKILL: no chance to say goodbye) makes mpirun end the others; the
 // checkpoints written before stay whole.
 TEST(DistributedCli, ARankThatDiesEndsTheJobAndLeavesTheCheckpointsWhole) {
   if (!mpi_runnable()) GTEST_SKIP() << "rnnkit was built without MPI or mpirun is missing";
-  TempDir dir;
-  std::string config = kAdding;
-  config.replace(config.find("steps = 20"), 10, "steps = 1000000");
-  write(dir.file("c.toml"), config);
-  const std::string log = dir.file("log.txt");
-  const std::string command = kMpirun + "-np 2 " + std::string(RNNKIT_CLI_PATH) + " train --config " + dir.file("c.toml") +
-                              " --run-dir " + dir.file("run") + " --threads 1 > " + log + " 2>&1; echo $? > " +
-                              dir.file("status");
-  std::thread job([&] { std::system(command.c_str()); });
-  const std::string first = dir.file("run/checkpoints/step-0000010.safetensors");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!std::filesystem::exists(first) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  ASSERT_TRUE(std::filesystem::exists(first)) << read_text(log);
-  // Rank 1: the rnnkit process whose environment says OMPI_COMM_WORLD_RANK=1 and whose
-  // command line names this run directory.
-  const std::string kill = "for p in $(pgrep -f '" + dir.file("run") +
-                           "'); do if tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1; "
-                           "then kill -KILL $p; fi; done";
-  ASSERT_EQ(std::system(kill.c_str()), 0);
+  LongJob j;
+  const int pid = rank_pid(j.run(), 1);
+  ASSERT_GT(pid, 0) << read_text(j.log());
+  ::kill(pid, SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
-  job.join();
+  j.job.join();
   EXPECT_LT(std::chrono::steady_clock::now() - killed, std::chrono::seconds(60)) << "the job outlived its rank";
-  EXPECT_NE(read_text(dir.file("status")), "0\n") << read_text(log);
-  for (const auto& entry : std::filesystem::directory_iterator(dir.file("run/checkpoints"))) {
+  EXPECT_NE(read_text(j.dir.file("status")), "0\n") << read_text(j.log());
+  for (const auto& entry : std::filesystem::directory_iterator(j.run() + "/checkpoints")) {
     if (entry.path().extension() != ".safetensors") continue;
     EXPECT_NO_THROW(SafetensorsFile::read(entry.path().string())) << entry.path();
   }
