@@ -6,7 +6,8 @@
 #                                           on 2 cores)
 #   experiments/adding.sh --quick OUT      the CI variant: T = 50, 2000 steps, two seeds, two models,
 #                                           asserting what is robust
-# Environment: RNNKIT (the binary), JOBS (parallel runs; default all cores), MODELS (a subset).
+# Environment: RNNKIT (the binary), JOBS (parallel runs; default all cores), MODELS (a subset),
+# BUDGET (training steps per run; default 4000).
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/grid.sh"
 task=adding
@@ -15,11 +16,10 @@ task_section() { printf '[task]\nname = "adding"\nsteps = %d\nbatch_size = 32\n'
 if [[ "${1:-}" == "--quick" ]]; then
   out="${2:?usage: adding.sh --quick OUT}"
   lengths=(50); seeds=(1 2); budget=2000; eval_every=100
-  MODELS=(rnn_tanh lstm_forget1)
-  models=("${MODELS[@]}")
+  models=(rnn_tanh lstm_forget1)
   run_grid --expect-solved lstm_forget1:50 --expect-unsolved rnn_tanh:50
 else
   out="${1:-$root/out/experiments/adding}"
-  lengths=(50 100 200); seeds=(1 2 3); budget=4000; eval_every=100
+  lengths=(50 100 200); seeds=(1 2 3); budget=${BUDGET:-4000}; eval_every=100
   run_grid
 fi

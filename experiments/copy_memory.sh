@@ -5,12 +5,13 @@
 # held-out cross-entropy below 0.01 nats per step (the baseline, 10 ln 8 / T, is 0.208).
 #   experiments/copy_memory.sh [OUT]       (default out/experiments/copy_memory; about 8 minutes
 #                                           on 2 cores)
-# Environment: RNNKIT (the binary), JOBS (parallel runs; default all cores), MODELS (a subset).
+# Environment: RNNKIT (the binary), JOBS (parallel runs; default all cores), MODELS (a subset),
+# BUDGET (training steps per run; default 4000).
 here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/grid.sh"
 task=copy_memory
 threshold=0.01
 task_section() { printf '[task]\nname = "copy_memory"\ndelay = %d\nbatch_size = 32\n' "$(($1 - 20))"; }
 out="${1:-$root/out/experiments/copy_memory}"
-lengths=(100); seeds=(1 2 3); budget=4000; eval_every=100
+lengths=(100); seeds=(1 2 3); budget=${BUDGET:-4000}; eval_every=100
 run_grid

@@ -14,7 +14,11 @@ source "$here/models.sh"
 rnnkit="${RNNKIT:-$root/build/tools/rnnkit/rnnkit}"
 [[ -x "$rnnkit" ]] || { echo "no rnnkit at $rnnkit: run scripts/build.sh (or set RNNKIT)" >&2; exit 2; }
 jobs="${JOBS:-$(nproc)}"
-models=("${MODELS[@]:-${model_names[@]}}")
+if [[ -n "${MODELS:-}" ]]; then
+  read -r -a models <<< "$MODELS"  # a subset, e.g. MODELS="lstm_forget1 gru"
+else
+  models=("${model_names[@]}")
+fi
 
 write_configs() {
   mkdir -p "$out/configs"
