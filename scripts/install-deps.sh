@@ -21,6 +21,7 @@ packages=(
   python3-numpy            # the test that reads rnnkit's files with numpy (/usr/bin/python3)
   python3-h5py             # the test that reads rnnkit's Keras exports with h5py
   chromium                 # the test that opens rnnkit report pages in a headless browser
+  procps                   # pgrep/pkill: the tests that interrupt or kill one rank of an MPI job
 )
 
 missing=()
