@@ -1,6 +1,8 @@
 // The rnnkit subcommands: each adds itself to the application and runs from its callback.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 namespace rnnkit::cli {
@@ -25,5 +27,8 @@ struct ExitStatus {
 // Adds --threads N to a compute command; the value is applied before the command runs.
 void add_threads_option(CLI::App& command, int& threads);
 void apply_threads(int threads);
+
+// A number in `digits` significant digits (printf's %g), for tables.
+std::string significant(double value, int digits);
 
 }  // namespace rnnkit::cli

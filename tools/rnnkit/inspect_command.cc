@@ -17,11 +17,7 @@ struct InspectArgs {
   int threads = 0;
 };
 
-std::string number(double x) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.5g", x);
-  return buffer;
-}
+std::string number(double x) { return significant(x, 5); }
 
 nlohmann::ordered_json stats_json(const WeightStats& s) {
   nlohmann::ordered_json j;

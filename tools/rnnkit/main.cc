@@ -1,5 +1,6 @@
 // rnnkit: one binary with subcommands. Turns library errors into messages and exit codes:
 //   0 success, 1 an error in the input or the work (message on stderr), 2 a usage error.
+#include <cstdio>
 #include <iostream>
 
 #include "commands.h"
@@ -15,6 +16,12 @@ void add_threads_option(CLI::App& command, int& threads) {
 }
 
 void apply_threads(int threads) { set_threads(threads > 0 ? threads : default_threads()); }
+
+std::string significant(double value, int digits) {
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+  return buffer;
+}
 
 }  // namespace rnnkit::cli
 

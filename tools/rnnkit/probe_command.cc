@@ -30,11 +30,7 @@ struct ProbeArgs {
   int threads = 0;
 };
 
-std::string sci(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g", v);
-  return buf;
-}
+std::string sci(double v) { return significant(v, 3); }
 
 double median(std::vector<double> v) {
   std::erase_if(v, [](double x) { return !std::isfinite(x); });
