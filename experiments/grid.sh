@@ -1,9 +1,10 @@
-# Runs one task for every model of models.sh, sequence length and seed, two runs at a
-# time with one thread each, and summarizes them. Sourced by adding.sh and copy_memory.sh,
+# Runs one task for every model of models.sh, sequence length and seed, JOBS runs at a time
+# (default: one per core) with one thread each, and summarizes them. Sourced by adding.sh and copy_memory.sh,
 # which set:
 #   task            rnnkit task name (adding, copy_memory)
 #   task_section    a function NAME T printing the [task] section
-#   lengths seeds   arrays; budget: training steps per run; out: the output directory
+#   lengths seeds   arrays; budget: training steps per run; eval_every: steps between
+#                   evaluations; out: the output directory
 #   threshold       "solved" means a held-out evaluation below this value
 # and pass any --expect-solved / --expect-unsolved MODEL:T facts on to summarize.py.
 set -euo pipefail

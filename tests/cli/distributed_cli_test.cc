@@ -224,15 +224,18 @@ struct LongJob {
   }
   std::string log() const { return dir.file("log.txt"); }
   std::string run() const { return dir.file("run"); }
+  // Sends `signal` to rank `rank`'s process; false if it was not found.
+  bool signal_rank(int rank, int signal) const {
+    const int pid = rank_pid(run(), rank);
+    return pid > 0 && ::kill(pid, signal) == 0;
+  }
 };
 
 // SIGINT to one rank: every rank stops after the same step, rank 0 saves, the job exits 130.
 TEST(DistributedCli, AnInterruptToOneRankStopsEveryRankAfterACheckpoint) {
   if (!mpi_runnable()) GTEST_SKIP() << "rnnkit was built without MPI or mpirun is missing";
   LongJob j;
-  const int pid = rank_pid(j.run(), 1);
-  ASSERT_GT(pid, 0) << read_text(j.log());
-  ::kill(pid, SIGINT);
+  ASSERT_TRUE(j.signal_rank(1, SIGINT)) << read_text(j.log());
   j.job.join();
   EXPECT_EQ(read_text(j.dir.file("status")), "130\n") << read_text(j.log());
   const std::string log = read_text(j.log());
@@ -249,9 +252,7 @@ TEST(DistributedCli, AnInterruptToOneRankStopsEveryRankAfterACheckpoint) {
 TEST(DistributedCli, ARankThatDiesEndsTheJobAndLeavesTheCheckpointsWhole) {
   if (!mpi_runnable()) GTEST_SKIP() << "rnnkit was built without MPI or mpirun is missing";
   LongJob j;
-  const int pid = rank_pid(j.run(), 1);
-  ASSERT_GT(pid, 0) << read_text(j.log());
-  ::kill(pid, SIGKILL);
+  ASSERT_TRUE(j.signal_rank(1, SIGKILL)) << read_text(j.log());
   const auto killed = std::chrono::steady_clock::now();
   j.job.join();
   EXPECT_LT(std::chrono::steady_clock::now() - killed, std::chrono::seconds(60)) << "the job outlived its rank";

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "commands.h"
 #include "rnnkit/analysis/probe_report.h"
@@ -90,7 +91,7 @@ void print_tables(const RecurrentSpec& spec, const ProbeOptions& options, const 
   }
   std::size_t name_width = 10;
   for (const ProbeSeries& s : series) name_width = std::max(name_width, s.label.size() + 2);
-  std::cout << "gradient flow at initialization: " << cell_name(spec.cell) << " I=" << spec.input_size
+  std::cout << "gradient flow through time: " << cell_name(spec.cell) << " I=" << spec.input_size
             << " H=" << spec.hidden_size << " L=" << spec.num_layers << ", T=" << options.steps
             << ", B=" << options.batch << ", " << series.front().results.size()
             << " seed(s); |dL/dh| at distance d, median [min, max] over seeds; L = <u, h_T>\n";
@@ -155,7 +156,6 @@ void run_probe(const ProbeArgs& args) {
   std::vector<ProbeSeries> series;
   RecurrentSpec spec;
   if (from_run) {
-    if (!args.inits.empty()) throw Error("probe: --init sets choose initializers; a run config or checkpoint has its own");
     RunConfig config;
     std::string label, checkpoint;
     if (!args.checkpoint.empty()) {
@@ -168,9 +168,14 @@ void run_probe(const ProbeArgs& args) {
       label = "config " + args.config;
     }
     ProbeSeries s{label, {}, {}};
+    // A checkpoint's weights are the same for every seed (only the inputs change): built once.
+    std::optional<ConfiguredModel> trained;
+    if (!checkpoint.empty()) trained = configured_model(config, checkpoint, 0);
     for (int64_t k = 1; k <= args.seeds; ++k) {
       const auto seed = static_cast<uint64_t>(k);
-      const ConfiguredModel m = configured_model(config, checkpoint, seed);
+      std::optional<ConfiguredModel> fresh;  // a config's model: initialized with this seed
+      if (!trained) fresh = configured_model(config, "", seed);
+      const ConfiguredModel& m = trained ? *trained : *fresh;
       spec = m.spec;
       options.seed = seed;
       s.seeds.push_back(seed);
