@@ -4,7 +4,7 @@
 
 #include "op_support.h"
 #include "rnnkit/autograd/ops.h"
-#include "rnnkit/core/blas.h"
+#include "rnnkit/core/matrix.h"
 
 namespace rnnkit {
 
@@ -15,27 +15,32 @@ using autograd::same_tape;
 
 // --- matmul: y [M,N] = op(a) op(b); ints = {transpose_a, transpose_b} ---
 template <class T>
+static MatrixOperand<T> operand(MatrixView<const T> m, bool transposed) {
+  return transposed ? MatrixOperand<T>(m.t()) : MatrixOperand<T>(m);
+}
+
+template <class T>
 static void matmul_backward(Tape<T>& tape, int32_t id) {
   const auto& n = tape.node(id);
   const auto& a = tape.node(n.inputs[0]);
   const auto& b = tape.node(n.inputs[1]);
   const bool ta = n.ints[0] != 0, tb = n.ints[1] != 0;
-  const int64_t m = n.shape[0], nn = n.shape[1];
-  const int64_t k = ta ? a.shape[0] : a.shape[1];
-  if (a.requires_grad) {  // d op(a) = dy op(b)^T; da = that, transposed back if ta
-    T* da = tape.grad_for(n.inputs[0]);
+  const MatrixView<const T> A(a.value, a.shape[0], a.shape[1]), B(b.value, b.shape[0], b.shape[1]);
+  const MatrixView<const T> dy(n.grad, n.shape[0], n.shape[1]);
+  if (a.requires_grad) {
+    const MatrixView<T> da(tape.grad_for(n.inputs[0]), a.shape[0], a.shape[1]);
     if (!ta) {
-      gemm_strided(false, !tb, m, k, nn, T(1), n.grad, nn, b.value, b.shape[1], T(1), da, k);
-    } else {  // a is [K,M]: da = op(b) dy^T
-      gemm_strided(tb, true, k, m, nn, T(1), b.value, b.shape[1], n.grad, nn, T(1), da, m);
+      matmul_add(da, dy, operand(B, !tb));  // d op(a) = dy op(b)^T
+    } else {
+      matmul_add(da, operand(B, tb), dy.t());  // a is [K,M]: da = (dy op(b)^T)^T = op(b) dy^T
     }
   }
-  if (b.requires_grad) {  // d op(b) = op(a)^T dy; db = that, transposed back if tb
-    T* db = tape.grad_for(n.inputs[1]);
+  if (b.requires_grad) {
+    const MatrixView<T> db(tape.grad_for(n.inputs[1]), b.shape[0], b.shape[1]);
     if (!tb) {
-      gemm_strided(!ta, false, k, nn, m, T(1), a.value, a.shape[1], n.grad, nn, T(1), db, nn);
-    } else {  // b is [N,K]: db = dy^T op(a)
-      gemm_strided(true, ta, nn, k, m, T(1), n.grad, nn, a.value, a.shape[1], T(1), db, k);
+      matmul_add(db, operand(A, !ta), dy);  // d op(b) = op(a)^T dy
+    } else {
+      matmul_add(db, dy.t(), operand(A, ta));  // b is [N,K]: db = (op(a)^T dy)^T = dy^T op(a)
     }
   }
 }
@@ -50,8 +55,9 @@ Value<T> matmul(Value<T> a, Value<T> b, bool transpose_a, bool transpose_b) {
   Value<T> y = tape.record({m, n}, matmul_backward<T>, {a.id, b.id, -1});
   auto& node = tape.node(y.id);
   node.ints = {transpose_a ? 1 : 0, transpose_b ? 1 : 0};
-  gemm_strided(transpose_a, transpose_b, m, n, k, T(1), tape.node(a.id).value, a.shape()[1], tape.node(b.id).value,
-               b.shape()[1], T(0), node.value, n);
+  const MatrixView<const T> A(tape.node(a.id).value, a.shape()[0], a.shape()[1]);
+  const MatrixView<const T> B(tape.node(b.id).value, b.shape()[0], b.shape()[1]);
+  matmul(MatrixView<T>(node.value, m, n), operand(A, transpose_a), operand(B, transpose_b));
   return y;
 }
 

@@ -193,7 +193,7 @@ CellSources cell_sources(const CellLayout& layout, const std::string& origin, co
 RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, GruReset reset, DType dtype, const std::string& scope,
                                        const std::vector<CellWeights>& weights, const std::vector<CellSources>& sources) {
   RecurrentModel model{VariableStore(0, dtype), scope, spec, {}};
-  model.options.gru_reset = reset;
+  if (spec.cell == CellKind::gru) model.options.cell.gru_reset = reset;
   {
     auto guard = model.store.scope(scope);
     create_recurrent_variables(model.store, spec, {.bias_hh = parse_initializer("zeros")});  // then overwritten

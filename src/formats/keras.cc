@@ -284,7 +284,7 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
   }
   const std::vector<CellWeights> weights = cell_weights_of(model);
   const RecurrentSpec& spec = model.spec;
-  const CellLayout& layout = cell_layout(Framework::keras, spec.cell, model.options.gru_reset);
+  const CellLayout& layout = cell_layout(Framework::keras, spec.cell, model.options.cell.gru_reset);
   const std::string base = spec.cell == CellKind::lstm ? "lstm" : spec.cell == CellKind::gru ? "gru" : "simple_rnn";
   const std::string cell_group = base == "simple_rnn" ? "simple_rnn_cell" : base + "_cell";
   const bool f64 = model.store.dtype() == DType::f64;

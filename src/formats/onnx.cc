@@ -275,7 +275,7 @@ void export_onnx(const RecurrentModel& model, const std::string& path) {
                 "; rnnkit writes ONNX's concatenated outputs only");
   }
   const std::vector<CellWeights> weights = cell_weights_of(model);
-  const CellLayout& layout = cell_layout(Framework::onnx, spec.cell, model.options.gru_reset);
+  const CellLayout& layout = cell_layout(Framework::onnx, spec.cell, model.options.cell.gru_reset);
   const int64_t D = spec.directions(), H = spec.hidden_size, G = gate_count(spec.cell), gh = G * H;
   const char* op = spec.cell == CellKind::lstm ? "LSTM" : spec.cell == CellKind::gru ? "GRU" : "RNN";
 
@@ -325,7 +325,7 @@ void export_onnx(const RecurrentModel& model, const std::string& path) {
       auto* lbr = node.add_attribute();
       lbr->set_name("linear_before_reset");
       lbr->set_type(onnx::AttributeProto::INT);
-      lbr->set_i(model.options.gru_reset == GruReset::after ? 1 : 0);
+      lbr->set_i(model.options.cell.gru_reset == GruReset::after ? 1 : 0);
     }
     if (spec.cell == CellKind::rnn_relu) {
       auto* act = node.add_attribute();

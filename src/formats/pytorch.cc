@@ -169,7 +169,7 @@ RecurrentModel import_pytorch(const SafetensorsFile& file, const PytorchImportOp
 }
 
 std::vector<SafetensorsTensor> export_pytorch(const RecurrentModel& model, const std::string& prefix) {
-  if (model.spec.cell == CellKind::gru && model.options.gru_reset == GruReset::before) {
+  if (model.spec.cell == CellKind::gru && model.options.cell.gru_reset == GruReset::before) {
     throw Error("export to PyTorch: the GRU '" + model.scope +
                 "' applies its reset before the recurrent product (TF1 GRUCell, Keras reset_after=False); "
                 "PyTorch's nn.GRU applies it after, so its weights would compute something else");

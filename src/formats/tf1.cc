@@ -285,7 +285,7 @@ std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec) {
 std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentModel& model, double forget_bias,
                                                                std::vector<std::string> cell_paths) {
   const RecurrentSpec& spec = model.spec;
-  if (spec.cell == CellKind::gru && model.options.gru_reset == GruReset::after) {
+  if (spec.cell == CellKind::gru && model.options.cell.gru_reset == GruReset::after) {
     throw Error("export to TF1: the GRU '" + model.scope + "' applies its reset after the recurrent product; " +
                 "TF1's GRUCell applies it before, so its weights would compute something else");
   }

@@ -40,7 +40,7 @@ RecurrentInitializers preset_initializers(Preset preset, CellKind cell, int64_t 
   switch (preset) {
     case Preset::pytorch: {
       const InitializerPtr u = parse_initializer("pytorch_default");
-      out = {u, u, u, u, proj > 0 ? u : nullptr};
+      out = {u, u, u, u, proj > 0 ? u : nullptr, cell == CellKind::lstm ? u : nullptr};
       break;
     }
     case Preset::keras: {
@@ -49,6 +49,7 @@ RecurrentInitializers preset_initializers(Preset preset, CellKind cell, int64_t 
       out.bias_ih = parse_initializer(cell == CellKind::lstm ? "gates(f=ones)" : "zeros");
       out.bias_hh = parse_initializer("zeros");
       if (proj > 0) out.weight_hr = parse_initializer("glorot_uniform");
+      if (cell == CellKind::lstm) out.weight_peephole = parse_initializer(glorot_with_fans(hidden, hidden));
       break;
     }
     case Preset::tf1: {
@@ -68,6 +69,7 @@ RecurrentInitializers preset_initializers(Preset preset, CellKind cell, int64_t 
       }
       out.bias_hh = parse_initializer("zeros");
       if (proj > 0) out.weight_hr = parse_initializer("glorot_uniform");
+      if (cell == CellKind::lstm) out.weight_peephole = parse_initializer(glorot_with_fans(hidden, hidden));
       break;
     }
   }

@@ -1,4 +1,5 @@
-// Internal: the activations the cell kernels share.
+// Internal: the activations the cell kernels share, and the functors that select them at
+// compile time (one instantiation of a kernel per combination the options can ask for).
 //
 // double: std::exp / std::tanh (the references and gradient checks compute in double).
 // float: our own branch-free, call-free exp, so that the kernels' loops over a row
@@ -72,6 +73,51 @@ inline float tanh(float x) {
   const float small = ax + ax * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f + x2 * (62.0f / 2835.0f))));
   const float t = ax < 0.25f ? small : large;
   return x < 0.0f ? -t : t;
+}
+
+// The gate and cell activations as functors: value(x), and the derivative in terms of the
+// output y = value(x) (what forward keeps). Comparisons are written so that NaN propagates
+// (x < 0 ? 0 : x keeps a NaN where std::max-style code would not).
+template <class T>
+struct Sigmoid {
+  T value(T x) const { return sigmoid(x); }
+  T derivative(T y) const { return y * (T(1) - y); }
+};
+
+// max(0, min(1, alpha x + beta)); its derivative alpha inside (0, 1), 0 where it saturates.
+template <class T>
+struct HardSigmoid {
+  T alpha, beta;
+  T value(T x) const {
+    T y = alpha * x + beta;
+    y = y < T(0) ? T(0) : y;
+    return y > T(1) ? T(1) : y;
+  }
+  T derivative(T y) const { return y > T(0) && y < T(1) ? alpha : T(0); }
+};
+
+template <class T>
+struct Tanh {
+  T value(T x) const { return tanh(x); }
+  T derivative(T y) const { return T(1) - y * y; }
+};
+
+template <class T>
+struct Relu {
+  T value(T x) const { return x < T(0) ? T(0) : x; }
+  T derivative(T y) const { return y > T(0) ? T(1) : T(0); }
+};
+
+// clip_C(x) = max(-C, min(C, x)); C = +inf is no clip. NaN passes through.
+template <class T>
+inline T clip(T x, T c) {
+  x = x < -c ? -c : x;
+  return x > c ? c : x;
+}
+// The clip's derivative: 1 strictly inside (-C, C), else 0.
+template <class T>
+inline T inside(T x, T c) {
+  return x < c && x > -c ? T(1) : T(0);
 }
 
 }  // namespace rnnkit::detail

@@ -7,6 +7,16 @@
 
 namespace rnnkit {
 
+const char* stacking_name(Stacking stacking) {
+  return stacking == Stacking::per_layer ? "per-layer" : "per-direction";
+}
+
+Stacking parse_stacking(std::string_view name) {
+  if (name == "per-layer") return Stacking::per_layer;
+  if (name == "per-direction") return Stacking::per_direction;
+  throw Error("unknown stacking '" + std::string(name) + "'; expected per-layer or per-direction");
+}
+
 void RecurrentSpec::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw Error("recurrent layer: " + what);
@@ -20,6 +30,10 @@ void RecurrentSpec::validate() const {
   require(proj_size < hidden_size || proj_size == 0,
           "proj_size must be smaller than hidden_size (" + std::to_string(hidden_size) + "), got " +
               std::to_string(proj_size));
+  require(!peepholes || cell == CellKind::lstm,
+          std::string("peepholes are for LSTM only, the cell is ") + cell_name(cell));
+  require(stacking == Stacking::per_layer || bidirectional,
+          "per-direction stacking needs a bidirectional layer; this one has one direction");
   constexpr int64_t kMaxExtent = int64_t{1} << 24;
   require(input_size <= kMaxExtent && hidden_size <= kMaxExtent && num_layers <= 4096,
           "sizes out of range (input and hidden at most 2^24, layers at most 4096)");
@@ -33,6 +47,9 @@ std::string RecurrentSpec::to_json() const {
   j["num_layers"] = num_layers;
   j["bidirectional"] = bidirectional;
   j["proj_size"] = proj_size;
+  j["bias"] = bias;
+  j["peepholes"] = peepholes;
+  j["stacking"] = stacking_name(stacking);
   return j.dump();
 }
 
@@ -64,12 +81,22 @@ RecurrentSpec RecurrentSpec::from_json(std::string_view text) {
   spec.hidden_size = integer("hidden_size", true, 0);
   spec.num_layers = integer("num_layers", false, 1);
   spec.proj_size = integer("proj_size", false, 0);
-  if (j.contains("bidirectional")) {
-    if (!j["bidirectional"].is_boolean()) {
-      throw Error("recurrent layer description: field 'bidirectional' must be true or false, got " +
-                  j["bidirectional"].dump());
+  auto boolean = [&](const char* key, bool fallback) {
+    if (!j.contains(key)) return fallback;
+    if (!j[key].is_boolean()) {
+      throw Error(std::string("recurrent layer description: field '") + key + "' must be true or false, got " +
+                  j[key].dump());
     }
-    spec.bidirectional = j["bidirectional"].get<bool>();
+    return j[key].get<bool>();
+  };
+  spec.bidirectional = boolean("bidirectional", false);
+  spec.bias = boolean("bias", true);
+  spec.peepholes = boolean("peepholes", false);
+  if (j.contains("stacking")) {
+    if (!j["stacking"].is_string()) {
+      throw Error("recurrent layer description: field 'stacking' must be a string, got " + j["stacking"].dump());
+    }
+    spec.stacking = parse_stacking(j["stacking"].get<std::string>());
   }
   spec.validate();
   return spec;
@@ -93,9 +120,12 @@ std::vector<RecurrentParameter> recurrent_parameters(const RecurrentSpec& spec) 
       };
       add("weight_ih", {gh, spec.layer_input_size(layer)}, letters);
       add("weight_hh", {gh, spec.recurrent_width()}, letters);
-      add("bias_ih", {gh}, letters);
-      add("bias_hh", {gh}, letters);
+      if (spec.bias) {
+        add("bias_ih", {gh}, letters);
+        add("bias_hh", {gh}, letters);
+      }
       if (spec.proj_size > 0) add("weight_hr", {spec.proj_size, spec.hidden_size}, "");
+      if (spec.peepholes) add("weight_peephole", {3, spec.hidden_size}, std::string(kPeepholeGates));
     }
   }
   return out;

@@ -25,7 +25,7 @@ RecurrentInitChoice parse_init_choice(std::string_view text) {
     const std::size_t eq = field.find('=');
     if (eq == std::string::npos) {
       throw Error("initializer set '" + all + "': field '" + field +
-                  "' is not KEY=VALUE (keys: preset, kernel, recurrent, bias, bias_hh, forget_bias) or a preset name");
+                  "' is not KEY=VALUE (keys: preset, kernel, recurrent, bias, bias_hh, peephole, forget_bias) or a preset name");
     }
     const std::string key = field.substr(0, eq), value = field.substr(eq + 1);
     if (key == "preset") {
@@ -38,6 +38,8 @@ RecurrentInitChoice parse_init_choice(std::string_view text) {
       choice.bias = parse_initializer(value);
     } else if (key == "bias_hh") {
       choice.bias_hh = parse_initializer(value);
+    } else if (key == "peephole") {
+      choice.peephole = parse_initializer(value);
     } else if (key == "forget_bias") {
       std::size_t used = 0;
       try {
@@ -50,7 +52,7 @@ RecurrentInitChoice parse_init_choice(std::string_view text) {
       }
     } else {
       throw Error("initializer set '" + all + "': unknown key '" + key +
-                  "' (expected preset, kernel, recurrent, bias, bias_hh or forget_bias)");
+                  "' (expected preset, kernel, recurrent, bias, bias_hh, peephole or forget_bias)");
     }
   }
   return choice;
@@ -65,8 +67,16 @@ RecurrentInitializers resolve_recurrent_initializers(const RecurrentSpec& spec, 
     if (spec.proj_size > 0) inits.weight_hr = choice.kernel;
   }
   if (choice.recurrent) inits.weight_hh = choice.recurrent;
+  if (!spec.bias && (choice.bias || choice.bias_hh || choice.forget_bias)) {
+    throw Error(std::string(choice.forget_bias ? "forget bias" : "bias initializer") +
+                ": the layer has no biases (it was built without them)");
+  }
+  if (choice.peephole && !spec.peepholes) {
+    throw Error("peephole initializer: the layer has no peepholes (an LSTM with peepholes has weight_peephole)");
+  }
   if (choice.bias) inits.bias_ih = choice.bias;
   if (choice.bias_hh) inits.bias_hh = choice.bias_hh;
+  if (choice.peephole) inits.weight_peephole = choice.peephole;
   if (choice.forget_bias) {
     if (spec.cell != CellKind::lstm) {
       throw Error(std::string("forget bias: a ") + cell_name(spec.cell) +
@@ -91,7 +101,8 @@ std::vector<const Variable*> create_recurrent_variables(VariableStore& store, co
                           : p.kind == "weight_hh" ? inits.weight_hh
                           : p.kind == "bias_ih"   ? inits.bias_ih
                           : p.kind == "bias_hh"   ? inits.bias_hh
-                                                  : inits.weight_hr;
+                          : p.kind == "weight_hr" ? inits.weight_hr
+                                                  : inits.weight_peephole;
     options.gate_letters = p.gate_letters;
     options.hidden_size = spec.hidden_size;
     out.push_back(&store.get_variable(p.name, p.shape, options));

@@ -10,7 +10,7 @@ namespace {
 
 RecurrentLayerOptions layer_options(const ModelConfig& c) {
   RecurrentLayerOptions o;
-  o.gru_reset = c.gru_reset;
+  o.cell.gru_reset = c.gru_reset;
   o.merge = c.merge;
   o.dropout = c.dropout;
   return o;

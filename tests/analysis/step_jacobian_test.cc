@@ -47,7 +47,7 @@ TEST(StepJacobian, IsDiagOneMinusHSquaredTimesTheRecurrentMatrixForATanhRnn) {
 void expect_matches_finite_differences(const RecurrentSpec& spec, GruReset reset, const std::string& init) {
   SCOPED_TRACE(cell_name(spec.cell));
   VariableStore store = make_store(spec, init);
-  RecurrentLayer<double> layer(store, "rnn", spec, RecurrentLayerOptions{reset});
+  RecurrentLayer<double> layer(store, "rnn", spec, RecurrentLayerOptions{.cell = {.gru_reset = reset}});
   const ProbeTrajectory trajectory = record_probe_trajectory(layer, 4, 3, 7);
   const int64_t t = 3, seq = 1, L = spec.num_layers, R = spec.recurrent_width(), H = spec.hidden_size;
   const bool lstm = spec.cell == CellKind::lstm;

@@ -187,7 +187,7 @@ TEST(CliForward, KerasMergeModeIsRecordedAndApplied) {
             0);
   const RecurrentModel m = load_recurrent_model(model);
   EXPECT_EQ(m.options.merge, BidirectionalMerge::ave);
-  EXPECT_EQ(m.options.gru_reset, GruReset::before);
+  EXPECT_EQ(m.options.cell.gru_reset, GruReset::before);
   Tensor<float> x({5, 2, 3});
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(std::cos(static_cast<double>(i)));
   write_safetensors(dir.file("in.safetensors"), {safetensors_tensor("input", x.view())}, {});

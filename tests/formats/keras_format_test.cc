@@ -40,7 +40,7 @@ TEST(KerasFormat, ImportedLayersComputeKerasOutputs) {
     SCOPED_TRACE(c.name);
     RecurrentModel model = import_keras(fixture(std::string(c.name) + ".h5"));
     EXPECT_EQ(model.spec.to_json(), c.spec.to_json());
-    EXPECT_EQ(model.options.gru_reset, c.reset);
+    EXPECT_EQ(model.options.cell.gru_reset, c.reset);
     EXPECT_EQ(model.store.dtype(), DType::f32);
     const SafetensorsFile io = SafetensorsFile::read(fixture(std::string(c.name) + ".io.safetensors"));
     RecurrentLayer<float> layer(model.store, model.scope, model.spec, model.options);

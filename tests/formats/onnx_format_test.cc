@@ -58,7 +58,7 @@ TEST(OnnxFormat, PytorchExportsImportAndComputePytorchsOutputs) {
     RecurrentModel model = import_onnx(fixture(std::string(name) + ".onnx"));
     EXPECT_EQ(model.spec.num_layers, 2);
     EXPECT_TRUE(model.spec.bidirectional);
-    EXPECT_EQ(model.options.gru_reset, GruReset::after);  // PyTorch writes linear_before_reset = 1
+    EXPECT_EQ(model.options.cell.gru_reset, GruReset::after);  // PyTorch writes linear_before_reset = 1
     const SafetensorsFile io = SafetensorsFile::read(fixture(std::string(name) + ".io.safetensors"));
     RecurrentLayer<float> layer(model.store, model.scope, model.spec, model.options);
     const Tensor<float> x = io.to_float(io.at("input"));
@@ -148,9 +148,9 @@ TEST(OnnxFormat, TheDefaultGruOfOnnxResetsBeforeTheProduct) {
   }
   save(m, dir.file("before.onnx"));
   const RecurrentModel model = import_onnx(dir.file("before.onnx"));
-  EXPECT_EQ(model.options.gru_reset, GruReset::before);
+  EXPECT_EQ(model.options.cell.gru_reset, GruReset::before);
   export_onnx(model, dir.file("out.onnx"));
-  EXPECT_EQ(import_onnx(dir.file("out.onnx")).options.gru_reset, GruReset::before);
+  EXPECT_EQ(import_onnx(dir.file("out.onnx")).options.cell.gru_reset, GruReset::before);
 }
 
 }  // namespace

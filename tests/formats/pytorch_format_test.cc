@@ -167,9 +167,9 @@ TEST(PytorchFormat, WhatIsNotARecurrentStateDictIsNamed) {
 TEST(PytorchFormat, ExportRefusesWhatPytorchCannotExpress) {
   const SafetensorsFile file = SafetensorsFile::read(fixture("gru_bi.safetensors"));
   RecurrentModel model = import_pytorch(file, {});
-  model.options.gru_reset = GruReset::before;
+  model.options.cell.gru_reset = GruReset::before;
   EXPECT_NE(error_of([&] { export_pytorch(model, ""); }).find("PyTorch's nn.GRU applies it after"), std::string::npos);
-  model.options.gru_reset = GruReset::after;
+  model.options.cell.gru_reset = GruReset::after;
   model.options.merge = BidirectionalMerge::sum;
   EXPECT_NE(error_of([&] { export_pytorch(model, ""); }).find("merges its directions by sum"), std::string::npos);
   EXPECT_EQ(pytorch_parameter_name("weight_hr", 2, true), "weight_hr_l2_reverse");

@@ -70,7 +70,7 @@ TEST(Tf1Format, ImportedCellsComputeTf1Outputs) {
       expect_outputs<float>(imported.model, io, 2e-6);
     }
     if (c.spec.cell == CellKind::gru) {
-      EXPECT_EQ(imported.model.options.gru_reset, GruReset::before);
+      EXPECT_EQ(imported.model.options.cell.gru_reset, GruReset::before);
     }
   }
 }
@@ -135,7 +135,7 @@ TEST(Tf1Format, WhatCannotBeConvertedIsNamed) {
   const Tf1Import gru = import_tf1(read_tf1_variables(fixture("gru_bidirectional.npz")), "f");
   RecurrentModel after{VariableStore(0), "x", gru.model.spec, {}};
   EXPECT_EQ(error_of([&] { export_tf1(gru.model); }), "");
-  after.options.gru_reset = GruReset::after;
+  after.options.cell.gru_reset = GruReset::after;
   EXPECT_NE(error_of([&] { export_tf1(after); }).find("TF1's GRUCell applies it before"), std::string::npos);
 }
 

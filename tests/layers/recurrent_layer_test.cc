@@ -38,7 +38,9 @@ struct Config {
 
 void PrintTo(const Config& c, std::ostream* os) { *os << c.label; }
 
-RecurrentLayerOptions options_of(const Config& c) { return {c.reset, c.batch_first, c.merge, c.dropout}; }
+RecurrentLayerOptions options_of(const Config& c) {
+  return {.cell = {.gru_reset = c.reset}, .batch_first = c.batch_first, .merge = c.merge, .dropout = c.dropout};
+}
 
 constexpr int64_t kI = 3, kH = 5, kB = 4, kT = 6;
 const std::vector<int64_t> kLengths = {6, 2, 5, 1};
@@ -217,7 +219,7 @@ TEST_P(RecurrentLayerTest, BatchedEqualsOneSequenceAtATime) {
   VariableStore store = make_store<double>(c);
   const Inputs in = make_inputs(c);
   const RecurrentSpec s = spec_of(c);
-  RecurrentLayer<double> layer(store, "rnn", s, {c.reset, false, c.merge});
+  RecurrentLayer<double> layer(store, "rnn", s, {.cell = {.gru_reset = c.reset}, .merge = c.merge});
   const auto all = layer.forward(in.x.view(), in.lengths, view_or_empty(in.h0), view_or_empty(in.c0));
   const int64_t ld = s.num_layers * s.directions(), rw = s.recurrent_width(), ow = all.output.dim(2);
   for (int64_t b = 0; b < kB; ++b) {
@@ -230,7 +232,7 @@ TEST_P(RecurrentLayerTest, BatchedEqualsOneSequenceAtATime) {
       for (int64_t j = 0; j < rw; ++j) h0[r * rw + j] = in.h0[(r * kB + b) * rw + j];
       for (int64_t j = 0; j < kH && c.cell == CellKind::lstm; ++j) c0[r * kH + j] = in.c0[(r * kB + b) * kH + j];
     }
-    RecurrentLayer<double> single(store, "rnn", s, {c.reset, false, c.merge});
+    RecurrentLayer<double> single(store, "rnn", s, {.cell = {.gru_reset = c.reset}, .merge = c.merge});
     const auto one = single.forward(x.view(), {}, c.initial_state ? h0.view() : TensorView<const double>(),
                                     c.initial_state && c.cell == CellKind::lstm ? c0.view() : TensorView<const double>());
     for (int64_t t = 0; t < len; ++t) {

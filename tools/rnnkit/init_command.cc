@@ -51,7 +51,7 @@ void run_init(const InitArgs& args) {
   spec.validate();
   RecurrentLayerOptions options;
   options.merge = parse_merge(args.merge);
-  options.gru_reset = args.gru_reset == "before" ? GruReset::before : GruReset::after;
+  options.cell.gru_reset = args.gru_reset == "before" ? GruReset::before : GruReset::after;
   if (options.merge != BidirectionalMerge::concat && !spec.bidirectional) {
     throw Error("--merge " + args.merge + " needs --bidirectional");
   }

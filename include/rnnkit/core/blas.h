@@ -1,4 +1,5 @@
-// GEMM through BLAS, with the transposes in the names.
+// GEMM of whole tensors, with the transposes in the names (core/matrix.h has the general
+// matrix views these are built on).
 //
 // All matrices are row-major. gemm_XY computes C = alpha * op(A) * op(B) + beta * C
 // where X (for A) and Y (for B) are n (as stored) or t (transposed):
@@ -7,9 +8,17 @@
 // Shapes are checked; a mismatch throws Error with both shapes.
 #pragma once
 
+#include "rnnkit/core/matrix.h"
 #include "rnnkit/core/tensor.h"
 
 namespace rnnkit {
+
+// A rank-2 tensor view as a matrix view. Throws Error for another rank.
+template <class T>
+MatrixView<T> as_matrix(TensorView<T> t) {
+  if (t.rank() != 2) throw Error("as_matrix: a " + shape_to_string(t.shape()) + " tensor is not a matrix");
+  return MatrixView<T>(t.data(), t.dim(0), t.dim(1));
+}
 
 void gemm_nn(TensorView<const float> a, TensorView<const float> b, TensorView<float> c, float alpha = 1.0f,
              float beta = 0.0f);
@@ -23,13 +32,5 @@ void gemm_nt(TensorView<const double> a, TensorView<const double> b, TensorView<
              double beta = 0.0);
 void gemm_tn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha = 1.0,
              double beta = 0.0);
-
-// The general form for kernels that work on sub-blocks: row-major C [m,n] = alpha *
-// op(A) op(B) + beta * C with leading dimensions (row strides) lda, ldb, ldc. No shape
-// checks beyond non-negative sizes: callers are rnnkit's own kernels.
-void gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                  int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
-void gemm_strided(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, double alpha, const double* a,
-                  int64_t lda, const double* b, int64_t ldb, double beta, double* c, int64_t ldc);
 
 }  // namespace rnnkit

@@ -4,6 +4,7 @@
 //   LSTM     G = 4, gates i, f, g, o   (input, forget, cell candidate, output)
 //   GRU      G = 3, gates r, z, n      (reset, update, new)
 //   RNN      G = 1                     (tanh or relu)
+// A peephole LSTM's weight_peephole [3, H] holds rows i, f, o.
 // Changing these breaks every checkpoint; tests pin them.
 #pragma once
 
@@ -16,6 +17,8 @@ enum class CellKind { lstm, gru, rnn_tanh, rnn_relu };
 
 inline constexpr std::string_view kLstmGates = "ifgo";
 inline constexpr std::string_view kGruGates = "rzn";
+// A peephole LSTM's weight_peephole [3, H]: the diagonal weights of the gates that see the cell state.
+inline constexpr std::string_view kPeepholeGates = "ifo";
 
 // "ifgo", "rzn" or "" (a vanilla RNN has one block and no gate letters).
 std::string_view gate_letters(CellKind cell);

@@ -4,6 +4,9 @@
 //   keras    weight_ih glorot_uniform over the whole fused matrix, weight_hh orthogonal over
 //            the whole fused matrix, biases zero, LSTM forget bias 1 (unit_forget_bias);
 //            weight_hr (no Keras counterpart) glorot_uniform.
+//            Peephole LSTMs (keras and tf1): weight_peephole glorot_uniform(fan_in=H, fan_out=H), the
+//            limit sqrt(3/H) TensorFlow's glorot_uniform gives each [H] diagonal w_{i,f,o}_diag;
+//            pytorch (which has no peepholes): U(+-1/sqrt(H)) like its other weights.
 //   tf1      TensorFlow 1 cells: glorot_uniform over the concatenated [input, hidden] kernel
 //            (so weight_ih and weight_hh share fan_in = in + R, R = P or H), zero bias,
 //            LSTM forget bias 1 (added at run time by TF1, folded into bias_ih here);
@@ -30,13 +33,15 @@ const char* preset_name(Preset preset);
 // Throws Error listing the valid names.
 Preset parse_preset(std::string_view name);
 
-// The initializers of one layer's variables. weight_hr is null unless the layer projects.
+// The initializers of one layer's variables. weight_hr is null unless the layer projects,
+// weight_peephole unless the cell is an LSTM.
 struct RecurrentInitializers {
   InitializerPtr weight_ih;
   InitializerPtr weight_hh;
   InitializerPtr bias_ih;
   InitializerPtr bias_hh;
   InitializerPtr weight_hr;
+  InitializerPtr weight_peephole;
 };
 
 // layer_input: this layer's input width; proj: P, or 0 without projection.

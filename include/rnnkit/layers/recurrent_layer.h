@@ -6,60 +6,46 @@
 //           sequence's length are zero, its final state is the one at its last valid step,
 //           and the reverse direction starts at its own last valid step.
 //   h0, c0  [L*D, B, R] and [L*D, B, H] (c0 for LSTM only), zero when not given;
-//           row l*D + d is layer l, direction d (0 forward, 1 reverse). R = P if projecting, else H.
+//           row l*D + d is layer l, direction d (0 forward, 1 reverse), in either stacking.
+//           R = P if projecting, else H.
 //   output  [T, B, D*R] (directions concatenated), h_n [L*D, B, R], c_n [L*D, B, H] (LSTM);
 //           with a sum, mul or ave merge (Keras' Bidirectional merge_mode) output is [T, B, R]:
-//           fw + bw, fw * bw or (fw + bw) / 2 of the last layer. Between layers the
-//           directions are always concatenated, as in PyTorch.
-// Layer k > 0 reads layer k-1's output. Dropout (PyTorch's `dropout`): while training,
-// each layer's output except the last is multiplied by a mask of 0 and 1/(1-p) (each
-// element kept with probability 1-p) before the next layer reads it; masks come from the
-// random stream (seed, "{scope}/dropout"), a fresh mask per forward. Weights are the store's variables
-// `{scope}/l{k}/{fw|bw}/{weight_ih|weight_hh|bias_ih|bias_hh|weight_hr}` (recurrent_spec.h).
+//           fw + bw, fw * bw or (fw + bw) / 2 of the last layer.
+// Layer k > 0 reads layer k-1's output: both directions of it, concatenated (per-layer
+// stacking, as PyTorch), or only its own direction's (per-direction stacking, recurrent_spec.h).
+// Dropout (PyTorch's `dropout`): while training, each layer's output except the last is
+// multiplied by a mask of 0 and 1/(1-p) (each element kept with probability 1-p) before the
+// next layer reads it; masks come from the random stream (seed, "{scope}/dropout"), a fresh
+// mask per forward. Weights are the store's variables `{scope}/l{k}/{fw|bw}/...`
+// (recurrent_spec.h); how the cells compute is in the options (recurrent_options.h).
 //
-// Computation (per layer and direction): the input projection of all steps is one GEMM
-// (X [T*B, I_k] W_ih^T plus biases); each step does only the recurrent GEMM h_{t-1} W_hh^T
-// and one fused elementwise pass (lstm_cell.h, gru_cell.h, rnn_cell.h). Backward mirrors it:
-// per step the fused backward pass and dh_{t-1} = dA_t W_hh; after the loop dW_ih, dW_hh,
-// dW_hr, the biases and the input gradient are single GEMMs over all steps. The reverse
-// direction runs the same code on each sequence reversed within its length.
+// The layer is one driver (this file) over a cell policy per layer and direction (cell_policy.h:
+// lstm_cell.h, gru_cell.h, rnn_cell.h, each with its equations forward and backward). The driver
+// does what every cell shares: the loops over layers, directions and steps, the workspace planned
+// once per (T, B), the input projection of all steps as one GEMM (X [T*B, I_k] W_ih^T + b_ih)
+// before the loop, lengths and the reversal of each sequence within its length for the reverse
+// direction, dropout between layers, the merge, and after the loop the input-weight, input-bias
+// and input gradients as single GEMMs over all steps. Each step, the policy does the recurrent
+// product and one fused elementwise pass, forward and backward.
 //
-// The workspace is planned once per (T, B) and reused; forward keeps what backward needs.
-// Parameter gradients are accumulated (+=) into the store's gradient buffer; input and
-// state gradients are returned.
+// Forward keeps what backward needs. Parameter gradients are accumulated (+=) into the store's
+// gradient buffer; input and state gradients are returned.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "rnnkit/core/tensor.h"
+#include "rnnkit/layers/cell_policy.h"
+#include "rnnkit/layers/recurrent_options.h"
 #include "rnnkit/layers/recurrent_spec.h"
 #include "rnnkit/random/stream.h"
 #include "rnnkit/variables/variable_store.h"
 
 namespace rnnkit {
-
-enum class GruReset { after, before };
-
-// How a bidirectional layer's last output combines its two directions.
-enum class BidirectionalMerge { concat, sum, mul, ave };
-
-const char* merge_name(BidirectionalMerge merge);
-// The inverse of merge_name ("concat", "sum", "mul", "ave"); throws Error listing them.
-BidirectionalMerge parse_merge(const std::string& name);
-
-struct RecurrentLayerOptions {
-  GruReset gru_reset = GruReset::after;  // GRU only: PyTorch/Keras reset_after (default) or TF1/reset_before
-  bool batch_first = false;
-  BidirectionalMerge merge = BidirectionalMerge::concat;  // bidirectional only
-  double dropout = 0.0;  // in [0, 1): between layers, while training
-};
-
-// Throws Error if the options do not fit the spec: a merge other than concat on one
-// direction, dropout outside [0, 1).
-void check_recurrent_options(const RecurrentSpec& spec, const RecurrentLayerOptions& options);
 
 template <class T>
 struct RecurrentResult {
@@ -79,7 +65,8 @@ template <class T>
 class RecurrentLayer {
  public:
   // Binds to the variables under `scope` (which must exist with the spec's shapes) of a
-  // store whose dtype is T. Throws Error naming a missing or misshapen variable.
+  // store whose dtype is T. Throws Error naming a missing or misshapen variable, or an option
+  // that does not fit the spec (check_recurrent_options).
   RecurrentLayer(VariableStore& store, std::string scope, RecurrentSpec spec, RecurrentLayerOptions options = {});
   ~RecurrentLayer();
   RecurrentLayer(RecurrentLayer&&) noexcept;
@@ -112,7 +99,7 @@ class RecurrentLayer {
 
   // The latest forward's gate activations of layer `layer`, direction `direction` (0
   // forward, 1 reverse), time-major [T, B, G*H]: LSTM (i, f, g, o), GRU (r, z, n), in the
-  // fused order. The reverse direction's step t is each sequence's step len-1-t; entries
+  // fused order, after any gate clip and with the recurrent activation applied. The reverse direction's step t is each sequence's step len-1-t; entries
   // past a sequence's length are unspecified. Valid until the next forward. Throws Error
   // for an RNN cell (it has no gates: its activation is the output), before any forward,
   // or for a layer or direction out of range.
@@ -127,6 +114,7 @@ class RecurrentLayer {
   bool training_ = false;
   uint64_t forward_count_ = 0;
   std::unique_ptr<RandomStream> dropout_stream_;
+  std::vector<std::unique_ptr<CellPolicy<T>>> cells_;  // per layer and direction: l * D + d
   std::unique_ptr<Workspace> work_;
 };
 
