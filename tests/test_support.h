@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cmath>
+#include <limits>
 #include <span>
 #include <string>
 
@@ -29,6 +33,21 @@ class TempDir {
 // `sigmas` standard errors: SE(mean) = sd/sqrt(n), SE(var) = var*sqrt((kurtosis-1)/n).
 void expect_moments(std::span<const double> values, double mean, double stddev, double kurtosis,
                     double sigmas = 5.0);
+
+// A running maximum that keeps a NaN: std::max(worst, NaN) returns worst, so a max-reduction
+// built on it passes a NaN by as if it were not there. Compare the result with EXPECT_LE /
+// EXPECT_LT against a tolerance, which a NaN fails.
+inline double nan_max(double worst, double x) {
+  return std::isnan(worst) || std::isnan(x) ? std::numeric_limits<double>::quiet_NaN() : std::max(worst, x);
+}
+
+// The largest |a[i] - b[i]| over n elements, NaN if either side holds a NaN anywhere.
+template <class A, class B>
+double max_abs_difference(const A* a, const B* b, int64_t n) {
+  double worst = 0.0;
+  for (int64_t i = 0; i < n; ++i) worst = nan_max(worst, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+  return worst;
+}
 
 struct CommandResult {
   int exit_code = -1;

@@ -39,6 +39,18 @@ std::string suggest_prefix(const SafetensorsFile& file) {
   return "";
 }
 
+// What of the spec and cell options PyTorch's modules have no counterpart for ("" if nothing).
+std::string pytorch_unsupported(const RecurrentSpec& spec, const CellOptions& cell) {
+  if (spec.peepholes) return "peepholes";
+  if (spec.stacking == Stacking::per_direction) return "per-direction stacking";
+  if (!cell.recurrent_activation.is_sigmoid()) return "recurrent_activation " + cell.recurrent_activation.spec();
+  if (cell.activation != CellActivation::tanh) return std::string("activation ") + cell_activation_name(cell.activation);
+  if (cell.gate_clip > 0.0) return "a gate clip";
+  if (cell.cell_clip > 0.0) return "a cell clip";
+  if (cell.proj_clip > 0.0) return "a projection clip";
+  return "";
+}
+
 }  // namespace
 
 std::string pytorch_parameter_name(const std::string& kind, int64_t layer, bool reverse) {
@@ -92,6 +104,7 @@ RecurrentSpec infer_pytorch_recurrent_spec(const SafetensorsFile& file, const Py
   }
   const SafetensorsEntry& w_hh = matrix("weight_hh_l0");
   RecurrentSpec spec;
+  spec.bias = params.count("bias_ih_l0") != 0 || params.count("bias_hh_l0") != 0;  // bias=False: none
   spec.num_layers = layers;
   spec.bidirectional = reverse;
   spec.input_size = matrix("weight_ih_l0").shape[1];
@@ -127,10 +140,16 @@ RecurrentSpec infer_pytorch_recurrent_spec(const SafetensorsFile& file, const Py
                 " (only nn.RNN has tanh or relu)");
   }
   spec.validate();
-  // Every parameter the architecture has, with its shape. Nothing else can be present:
-  // L, D and the projection were taken from the names themselves, so every parsed name
-  // (kind, layer < L, reverse only if D = 2, weight_hr only if projecting) is expected.
+  // Every parameter the architecture has, with its shape, and nothing else: L, D and the
+  // projection were taken from the names themselves, but biases from layer 0's alone.
   const std::vector<RecurrentParameter> expected = recurrent_parameters(spec);
+  for (const auto& [name, entry] : params) {
+    const ParsedName p = *parse_pytorch_name(name);
+    if (!spec.bias && (p.kind == "bias_ih" || p.kind == "bias_hh")) {
+      throw Error(ctx + ": '" + options.prefix + name + "' is a bias, but layer 0 has none (bias=False): " +
+                  "a module has biases in every layer or in none");
+    }
+  }
   for (const RecurrentParameter& p : expected) {
     const std::string name = pytorch_parameter_name(p.kind, p.layer, p.reverse);
     const SafetensorsEntry& e = tensor(name);
@@ -177,6 +196,11 @@ std::vector<SafetensorsTensor> export_pytorch(const RecurrentModel& model, const
   if (model.options.merge != BidirectionalMerge::concat) {
     throw Error(std::string("export to PyTorch: the layer merges its directions by ") + merge_name(model.options.merge) +
                 "; PyTorch's modules only concatenate them");
+  }
+  const std::string unsupported = pytorch_unsupported(model.spec, model.options.cell);
+  if (!unsupported.empty()) {
+    throw Error("export to PyTorch: the layer '" + model.scope + "' has " + unsupported +
+                ", which nn.LSTM / nn.GRU / nn.RNN cannot compute");
   }
   std::vector<SafetensorsTensor> out;
   for (const RecurrentParameter& p : recurrent_parameters(model.spec)) {

@@ -34,6 +34,9 @@ const std::vector<Case>& cases() {
       {"gru_bi", {}, {CellKind::gru, 3, 5, 1, true, 0}},
       {"rnn_relu_2layers", {.rnn_nonlinearity = CellKind::rnn_relu}, {CellKind::rnn_relu, 3, 5, 2, false, 0}},
       {"lstm_float64", {.scope = "pretrained/lstm"}, {CellKind::lstm, 3, 5, 1, false, 0}},
+      // nn.LSTM(..., bias=False), nn.GRU(..., bias=False): no bias tensors
+      {"lstm_no_bias_bi_2layers", {}, {CellKind::lstm, 3, 5, 2, true, 0, false}},
+      {"gru_no_bias", {.prefix = "encoder.rnn."}, {CellKind::gru, 3, 5, 1, false, 0, false}},
   };
   return all;
 }
@@ -53,7 +56,7 @@ void expect_forward_matches(RecurrentModel& model, const SafetensorsFile& io, do
   auto compare = [&](const char* name, const Tensor<T>& got) {
     const Tensor<double> want = io.to_double(io.at(name));
     ASSERT_EQ(got.shape(), want.shape()) << name;
-    for (int64_t i = 0; i < got.numel(); ++i) EXPECT_NEAR(got[i], want[i], tolerance) << name << " " << i;
+    EXPECT_LE(test::max_abs_difference(got.data(), want.data(), got.numel()), tolerance) << name;
   };
   compare("output", y.output);
   compare("h_n", y.h_n);
@@ -162,6 +165,19 @@ TEST(PytorchFormat, WhatIsNotARecurrentStateDictIsNamed) {
     return true;
   });
   EXPECT_NE(import_error(gap).find("missing tensor 'weight_ih_l1'"), std::string::npos);
+  const std::string half_biased = altered(dir, "lstm_no_bias_bi_2layers", [](std::string&, Tensor<float>&) { return true; });
+  {  // layer 1 with biases where layer 0 has none
+    const SafetensorsFile file = SafetensorsFile::read(half_biased);
+    std::vector<Tensor<float>> values;
+    std::vector<SafetensorsTensor> tensors;
+    for (const SafetensorsEntry& e : file.entries()) values.push_back(file.to_float(e));
+    values.emplace_back(Shape{20});
+    for (std::size_t i = 0; i < file.entries().size(); ++i) tensors.push_back(safetensors_tensor(file.entries()[i].name, values[i].view()));
+    tensors.push_back(safetensors_tensor("bias_ih_l1", values.back().view()));
+    write_safetensors(dir.file("half.safetensors"), tensors, {});
+  }
+  EXPECT_NE(import_error(dir.file("half.safetensors")).find("'bias_ih_l1' is a bias, but layer 0 has none (bias=False)"),
+            std::string::npos);
 }
 
 TEST(PytorchFormat, ExportRefusesWhatPytorchCannotExpress) {
@@ -172,6 +188,13 @@ TEST(PytorchFormat, ExportRefusesWhatPytorchCannotExpress) {
   model.options.cell.gru_reset = GruReset::after;
   model.options.merge = BidirectionalMerge::sum;
   EXPECT_NE(error_of([&] { export_pytorch(model, ""); }).find("merges its directions by sum"), std::string::npos);
+  model.options.merge = BidirectionalMerge::concat;
+  model.options.cell.recurrent_activation = GateActivation::hard_sigmoid();
+  EXPECT_NE(error_of([&] { export_pytorch(model, ""); })
+                .find("has recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5), which nn.LSTM / nn.GRU / nn.RNN cannot"),
+            std::string::npos);
+  model.options.cell = {.gate_clip = 3.0};
+  EXPECT_NE(error_of([&] { export_pytorch(model, ""); }).find("has a gate clip"), std::string::npos);
   EXPECT_EQ(pytorch_parameter_name("weight_hr", 2, true), "weight_hr_l2_reverse");
 }
 

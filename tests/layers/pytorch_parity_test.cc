@@ -12,6 +12,7 @@
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/layers/recurrent_layer.h"
 #include "rnnkit/layers/recurrent_variables.h"
+#include "test_support.h"
 
 namespace rnnkit {
 namespace {
@@ -67,14 +68,19 @@ VariableStore store_for(const Fixture& f) {
   return store;
 }
 
+// Fails on NaN too (test::max_abs_difference keeps it).
 void expect_close(const Tensor<double>& expected, const double* got, int64_t n, double tol, const std::string& what) {
   ASSERT_EQ(expected.numel(), n) << what;
-  double worst = 0.0;
-  for (int64_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(expected[i] - got[i]));
+  const double worst = test::max_abs_difference(expected.data(), got, n);
   EXPECT_LE(worst, tol) << what << ": largest difference " << worst;
 }
 
-TEST(PytorchParity, FixturesExist) { EXPECT_GE(fixture_files().size(), 9u); }
+TEST(PytorchParity, FixturesExist) {
+  EXPECT_GE(fixture_files().size(), 13u);
+  int without_bias = 0;
+  for (const std::string& path : fixture_files()) without_bias += load(path).spec.bias ? 0 : 1;
+  EXPECT_EQ(without_bias, 4);  // nn.LSTM / GRU / RNN(bias=False)
+}
 
 TEST(PytorchParity, Float64ForwardAndGradients) {
   for (const std::string& path : fixture_files()) {

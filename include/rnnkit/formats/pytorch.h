@@ -10,7 +10,8 @@
 // F32 exactly). The architecture is inferred from names and shapes:
 //   L = number of l{k}; D = 2 if any _reverse; H = columns of weight_hr if present, else of
 //   weight_hh; P = rows of weight_hr; G = rows(weight_hh) / H: 4 LSTM, 3 GRU, 1 RNN (tanh
-//   unless told relu: the nonlinearity is not in a state_dict); I = columns of weight_ih_l0.
+//   unless told relu: the nonlinearity is not in a state_dict); I = columns of weight_ih_l0;
+//   biases if layer 0 has them (a module built with bias=False has none, in any layer).
 // PyTorch's GRU resets after the recurrent product, so an imported GRU has gru_reset after.
 #pragma once
 
@@ -46,7 +47,8 @@ RecurrentModel import_pytorch(const SafetensorsFile& file, const PytorchImportOp
 
 // The layer's parameters under PyTorch's names (with `prefix`), in the store's dtype.
 // Throws Error for what PyTorch's modules cannot express: a GRU with the reset before the
-// product, or a merge other than concat. The returned tensors view the model's store.
+// product, a merge other than concat, peepholes, per-direction stacking, other activations
+// than sigmoid and tanh, clipping. The returned tensors view the model's store.
 std::vector<SafetensorsTensor> export_pytorch(const RecurrentModel& model, const std::string& prefix);
 
 }  // namespace rnnkit

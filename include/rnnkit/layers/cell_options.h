@@ -8,11 +8,11 @@
 //                         hard_sigmoid(alpha, beta) = max(0, min(1, alpha x + beta))
 //   activation            the cell activation: LSTM's candidate g and its output tanh(c_t), GRU's
 //                         candidate n: tanh or relu (an RNN's activation is its cell kind)
+//   gate_clip             every gate pre-activation (and an RNN's) clipped to [-gate_clip, gate_clip]
+//                         before its activation (ONNX's `clip` attribute)
 //   cell_clip             LSTM: c_t clipped to [-cell_clip, cell_clip] (TensorFlow 1 LSTMCell cell_clip)
 //   proj_clip             LSTM with a projection: h_t = W_hr m_t clipped to [-proj_clip, proj_clip]
 //                         (TensorFlow 1 LSTMCell proj_clip)
-//   gate_clip             every gate pre-activation (and an RNN's) clipped to [-gate_clip, gate_clip]
-//                         before its activation (ONNX's `clip` attribute)
 // A clip of 0 means none. The gradient of each clip is that of the clipped function: 1 where
 // |x| < C, 0 where the value was clipped (and, by choice, at |x| = C exactly).
 //
@@ -64,9 +64,9 @@ struct CellOptions {
   GruReset gru_reset = GruReset::after;
   GateActivation recurrent_activation;
   CellActivation activation = CellActivation::tanh;
+  double gate_clip = 0.0;  // 0: none
   double cell_clip = 0.0;  // 0: none
   double proj_clip = 0.0;  // 0: none
-  double gate_clip = 0.0;  // 0: none
 
   bool operator==(const CellOptions&) const = default;
 };
