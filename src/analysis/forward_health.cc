@@ -13,6 +13,7 @@ bool tanh_saturated(double v) { return std::abs(v) > kSaturated; }
 
 const char* kSigmoidRule = "sigmoid > 0.99 or < 0.01";
 const char* kTanhRule = "|tanh| > 0.99";
+const char* kReluRule = "relu = 0";
 
 // The fraction of the [count] values at `values` (stride 1) that `saturated` says are.
 template <class Predicate>
@@ -24,23 +25,29 @@ double fraction(const double* values, int64_t count, Predicate saturated) {
 
 }  // namespace
 
-ForwardHealth measure_forward_health(const RecurrentSpec& spec, const ProbeTrajectory& trajectory) {
+ForwardHealth measure_forward_health(const RecurrentSpec& spec, const ProbeTrajectory& trajectory,
+                                     const CellOptions& options) {
   const int64_t T = trajectory.steps(), B = trajectory.batch(), L = spec.num_layers;
   const int64_t R = spec.recurrent_width(), H = spec.hidden_size;
   const std::string_view letters = gate_letters(spec.cell);
   const bool lstm = spec.cell == CellKind::lstm;
+  const bool relu_cell = options.activation == CellActivation::relu;
+  auto cell_saturated = [&](double v) { return relu_cell ? v == 0.0 : tanh_saturated(v); };
   ForwardHealth health;
   for (int64_t l = 0; l < L; ++l) {
     LayerHealth layer;
     if (lstm || spec.cell == CellKind::gru) {
       for (const char g : letters) {
         const bool tanh = g == 'g' || g == 'n';
-        layer.saturation.push_back({std::string(1, g), tanh ? kTanhRule : kSigmoidRule, {}});
+        layer.saturation.push_back({std::string(1, g), tanh ? (relu_cell ? kReluRule : kTanhRule) : kSigmoidRule, {}});
       }
-      if (lstm) layer.saturation.push_back({"tanh(c)", "|tanh(c)| > 0.99", {}});
+      if (lstm) {
+        layer.saturation.push_back(relu_cell ? Saturation{"relu(c)", "relu(c) = 0", {}}
+                                             : Saturation{"tanh(c)", "|tanh(c)| > 0.99", {}});
+      }
     } else {
       const bool relu = spec.cell == CellKind::rnn_relu;
-      layer.saturation.push_back({"h", relu ? "relu = 0" : kTanhRule, {}});
+      layer.saturation.push_back({"h", relu ? kReluRule : kTanhRule, {}});
     }
     for (int64_t t = 1; t <= T; ++t) {
       const double* h = trajectory.h[static_cast<std::size_t>(t)].data() + l * B * R;
@@ -58,14 +65,14 @@ ForwardHealth measure_forward_health(const RecurrentSpec& spec, const ProbeTraje
           int64_t n = 0;
           for (int64_t b = 0; b < B; ++b) {
             const double* block = gates + b * width + static_cast<int64_t>(k) * H;
-            for (int64_t j = 0; j < H; ++j) n += (tanh ? tanh_saturated(block[j]) : sigmoid_saturated(block[j])) ? 1 : 0;
+            for (int64_t j = 0; j < H; ++j) n += (tanh ? cell_saturated(block[j]) : sigmoid_saturated(block[j])) ? 1 : 0;
           }
           layer.saturation[k].fraction.push_back(static_cast<double>(n) / static_cast<double>(B * H));
         }
         if (lstm) {
           const double* c = trajectory.c[static_cast<std::size_t>(t)].data() + l * B * H;
           layer.saturation.back().fraction.push_back(
-              fraction(c, B * H, [](double v) { return tanh_saturated(std::tanh(v)); }));
+              fraction(c, B * H, [&](double v) { return relu_cell ? !(v > 0.0) : tanh_saturated(std::tanh(v)); }));
         }
       } else if (spec.cell == CellKind::rnn_relu) {
         layer.saturation[0].fraction.push_back(fraction(h, B * R, [](double v) { return v == 0.0; }));

@@ -13,7 +13,7 @@ ProbeResult probe_recurrent(VariableStore& store, const std::string& scope, cons
   ProbeResult result;
   result.gradient_flow = measure_gradient_flow(layer, trajectory, probe.seed);
   result.jacobian_norms = step_jacobian_norms(layer, trajectory, probe.jacobian_sequences);
-  result.health = measure_forward_health(spec, trajectory);
+  result.health = measure_forward_health(spec, trajectory, options.cell);
   result.spectra = recurrent_spectra(store, scope, spec);
   return result;
 }

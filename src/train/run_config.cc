@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <functional>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -188,6 +189,8 @@ class Section {
   std::vector<std::string> known_;
 };
 
+void check_model_fits(Section& s, const ModelConfig& m);
+
 void read_model(Section s, ModelConfig& m) {
   m.scope = s.string("scope", m.scope);
   try {
@@ -200,8 +203,18 @@ void read_model(Section s, ModelConfig& m) {
   m.layers = s.integer("layers", m.layers, 1, 1000);
   m.bidirectional = s.boolean("bidirectional", m.bidirectional);
   m.proj_size = s.integer("proj_size", m.proj_size, 0, 1 << 20);
+  m.bias = s.boolean("bias", m.bias);
+  m.peepholes = s.boolean("peepholes", m.peepholes);
+  m.stacking = s.parsed("stacking", stacking_name(m.stacking), [](const std::string& t) { return parse_stacking(t); });
   m.merge = s.parsed("merge", merge_name(m.merge), [](const std::string& t) { return parse_merge(t); });
   m.gru_reset = s.string("gru_reset", "after", {"after", "before"}) == "after" ? GruReset::after : GruReset::before;
+  m.recurrent_activation = s.parsed("recurrent_activation", m.recurrent_activation.spec(),
+                                    [](const std::string& t) { return parse_gate_activation(t); });
+  m.activation = s.parsed("activation", cell_activation_name(m.activation),
+                          [](const std::string& t) { return parse_cell_activation(t); });
+  m.gate_clip = s.real("gate_clip", m.gate_clip, 0.0, 1e12);
+  m.cell_clip = s.real("cell_clip", m.cell_clip, 0.0, 1e12);
+  m.proj_clip = s.real("proj_clip", m.proj_clip, 0.0, 1e12);
   m.dropout = s.real("dropout", m.dropout, 0.0, 1.0, false, true);
   m.embedding_size = s.integer("embedding_size", m.embedding_size, 1, 1 << 20);
   m.preset = s.parsed("preset", m.preset, [](const std::string& t) { return std::string(preset_name(parse_preset(t))); });
@@ -222,6 +235,45 @@ void read_model(Section s, ModelConfig& m) {
     }
   }
   s.finish();
+  check_model_fits(s, m);
+}
+
+// A combination of keys that does not make a layer (peepholes on a GRU, per-direction
+// stacking on one direction, ...) is an error at the key that asks for what the others
+// rule out: each option is tried on its own over the cell and sizes.
+void check_model_fits(Section& s, const ModelConfig& m) {
+  ModelConfig base;
+  base.cell = m.cell;
+  base.hidden_size = m.hidden_size;
+  base.layers = m.layers;
+  base.bidirectional = m.bidirectional;
+  auto fails = [](const ModelConfig& c) {
+    try {
+      const RecurrentSpec spec = recurrent_spec(c, 1);
+      check_recurrent_options(spec, recurrent_options(c));
+      return std::string();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  };
+  const std::vector<std::pair<const char*, std::function<void(ModelConfig&)>>> options = {
+      {"proj_size", [&](ModelConfig& c) { c.proj_size = m.proj_size; }},
+      {"peepholes", [&](ModelConfig& c) { c.peepholes = m.peepholes; }},
+      {"stacking", [&](ModelConfig& c) { c.stacking = m.stacking; }},
+      {"merge", [&](ModelConfig& c) { c.merge = m.merge; }},
+      {"gru_reset", [&](ModelConfig& c) { c.gru_reset = m.gru_reset; }},
+      {"recurrent_activation", [&](ModelConfig& c) { c.recurrent_activation = m.recurrent_activation; }},
+      {"activation", [&](ModelConfig& c) { c.activation = m.activation; }},
+      {"gate_clip", [&](ModelConfig& c) { c.gate_clip = m.gate_clip; }},
+      {"cell_clip", [&](ModelConfig& c) { c.cell_clip = m.cell_clip; }},
+      {"proj_clip", [&](ModelConfig& c) { c.proj_clip = m.proj_clip; c.proj_size = m.proj_size; }},
+  };
+  for (const auto& [key, set] : options) {
+    ModelConfig one = base;
+    set(one);
+    if (const std::string error = fails(one); !error.empty()) s.fail(s.node(key), key, error);
+  }
+  if (const std::string error = fails(m); !error.empty()) s.fail(nullptr, "cell", error);
 }
 
 void read_task(Section s, TaskConfig& t) {
@@ -322,6 +374,23 @@ std::string string_list(const std::vector<std::string>& items) {
 
 }  // namespace
 
+RecurrentSpec recurrent_spec(const ModelConfig& m, int64_t input_size) {
+  RecurrentSpec spec{m.cell, input_size, m.hidden_size, m.layers, m.bidirectional, m.proj_size};
+  spec.bias = m.bias;
+  spec.peepholes = m.peepholes;
+  spec.stacking = m.stacking;
+  spec.validate();
+  return spec;
+}
+
+RecurrentLayerOptions recurrent_options(const ModelConfig& m) {
+  RecurrentLayerOptions o;
+  o.cell = {m.gru_reset, m.recurrent_activation, m.activation, m.gate_clip, m.cell_clip, m.proj_clip};
+  o.merge = m.merge;
+  o.dropout = m.dropout;
+  return o;
+}
+
 RunConfig parse_run_config(std::string_view toml_text, const std::string& origin) {
   toml::table root;
   try {
@@ -359,8 +428,12 @@ std::string run_config_to_toml(const RunConfig& c) {
   o << "seed = " << c.seed << "\n\n[model]\n"
     << "scope = " << quote(m.scope) << "\ncell = " << quote(cell_name(m.cell)) << "\nhidden_size = " << m.hidden_size
     << "\nlayers = " << m.layers << "\nbidirectional = " << (m.bidirectional ? "true" : "false")
-    << "\nproj_size = " << m.proj_size << "\nmerge = " << quote(merge_name(m.merge))
-    << "\ngru_reset = " << quote(m.gru_reset == GruReset::after ? "after" : "before")
+    << "\nproj_size = " << m.proj_size << "\nbias = " << (m.bias ? "true" : "false")
+    << "\npeepholes = " << (m.peepholes ? "true" : "false") << "\nstacking = " << quote(stacking_name(m.stacking))
+    << "\nmerge = " << quote(merge_name(m.merge)) << "\ngru_reset = " << quote(gru_reset_name(m.gru_reset))
+    << "\nrecurrent_activation = " << quote(m.recurrent_activation.spec())
+    << "\nactivation = " << quote(cell_activation_name(m.activation)) << "\ngate_clip = " << number(m.gate_clip)
+    << "\ncell_clip = " << number(m.cell_clip) << "\nproj_clip = " << number(m.proj_clip)
     << "\ndropout = " << number(m.dropout) << "\nembedding_size = " << m.embedding_size
     << "\npreset = " << quote(m.preset) << "\nkernel_init = " << quote(m.kernel_init)
     << "\nrecurrent_init = " << quote(m.recurrent_init) << "\nbias_init = " << quote(m.bias_init) << "\n";

@@ -6,26 +6,14 @@
 #include "rnnkit/layers/recurrent_variables.h"
 
 namespace rnnkit {
-namespace {
-
-RecurrentLayerOptions layer_options(const ModelConfig& c) {
-  RecurrentLayerOptions o;
-  o.cell.gru_reset = c.gru_reset;
-  o.merge = c.merge;
-  o.dropout = c.dropout;
-  return o;
-}
-
-}  // namespace
 
 SequenceModel::SequenceModel(VariableStore& store, const ModelConfig& config, const TrainingTask& task)
     : task_(&task), config_(config) {
   if (store.dtype() != DType::f32) throw Error("sequence model: the store must be float32");
   for (const auto& [pattern, spec] : config.init) store.override_initializer(pattern, parse_initializer(spec));
   const int64_t input_width = task.input() == TaskInput::tokens ? config.embedding_size : task.input_size();
-  spec_ = RecurrentSpec{config.cell, input_width, config.hidden_size, config.layers, config.bidirectional, config.proj_size};
-  spec_.validate();
-  check_recurrent_options(spec_, layer_options(config));
+  spec_ = recurrent_spec(config, input_width);
+  check_recurrent_options(spec_, recurrent_options(config));
   RecurrentInitChoice choice;
   choice.preset = parse_preset(config.preset);
   if (!config.kernel_init.empty()) choice.kernel = parse_initializer(config.kernel_init);
@@ -39,7 +27,7 @@ SequenceModel::SequenceModel(VariableStore& store, const ModelConfig& config, co
       auto rnn = store.scope("rnn");
       create_recurrent_variables(store, spec_, choice);
     }
-    recurrent_.emplace(store, config.scope + "/rnn", spec_, layer_options(config));
+    recurrent_.emplace(store, config.scope + "/rnn", spec_, recurrent_options(config));
     // Per-step heads read the (merged) output; per-sequence heads the final states of both directions.
     const int64_t width = task.output() == TaskOutput::class_per_step ? recurrent_->output_size()
                                                                       : spec_.directions() * spec_.recurrent_width();

@@ -32,11 +32,15 @@ layers = 2
 bidirectional = true
 merge = "sum"
 gru_reset = "before"
+bias = false
+stacking = "per-direction"
+recurrent_activation = "hard_sigmoid(alpha=0.16666666666666666, beta=0.5)"
+activation = "relu"
+gate_clip = 3
 dropout = 0.25
 embedding_size = 5
 preset = "pytorch"
 recurrent_init = "per_gate(orthogonal)"
-forget_bias = 2.5
 [model.init]
 "enc/head/*" = "zeros"
 "enc/rnn/*/weight_hh" = "orthogonal(gain=0.5)"
@@ -68,6 +72,11 @@ freeze = ["enc/rnn/l0/fw/*"]
   EXPECT_EQ(c.model.cell, CellKind::gru);
   EXPECT_EQ(c.model.merge, BidirectionalMerge::sum);
   EXPECT_EQ(c.model.gru_reset, GruReset::before);
+  EXPECT_FALSE(c.model.bias);
+  EXPECT_EQ(c.model.stacking, Stacking::per_direction);
+  EXPECT_EQ(c.model.recurrent_activation, GateActivation::hard_sigmoid(1.0 / 6, 0.5));
+  EXPECT_EQ(c.model.activation, CellActivation::relu);
+  EXPECT_EQ(c.model.gate_clip, 3.0);
   ASSERT_EQ(c.model.init.size(), 2u);
   EXPECT_EQ(c.model.init[0].first, "enc/head/*");  // file order, not sorted order
   EXPECT_EQ(c.schedule.total_steps, 17);
@@ -77,7 +86,15 @@ freeze = ["enc/rnn/l0/fw/*"]
   const RunConfig back = parse_run_config(written, "written.toml");
   EXPECT_EQ(run_config_to_toml(back), written);
   EXPECT_EQ(back.transfer.init_from, "pre \"trained\".safetensors");
-  EXPECT_EQ(back.model.forget_bias, 2.5);
+  EXPECT_EQ(recurrent_options(back.model), recurrent_options(c.model));
+  EXPECT_EQ(recurrent_spec(back.model, 4), recurrent_spec(c.model, 4));
+  const RunConfig lstm = parse_run_config("[model]\npeepholes = true\nproj_size = 3\ncell_clip = 1.5\n"
+                                          "proj_clip = 0.5\nforget_bias = 2.5\n", "lstm.toml");
+  const RunConfig lstm_back = parse_run_config(run_config_to_toml(lstm), "written.toml");
+  EXPECT_TRUE(lstm_back.model.peepholes);
+  EXPECT_EQ(lstm_back.model.forget_bias, 2.5);
+  EXPECT_EQ(recurrent_options(lstm_back.model).cell.cell_clip, 1.5);
+  EXPECT_EQ(recurrent_options(lstm_back.model).cell.proj_clip, 0.5);
   EXPECT_EQ(back.optimizer.learning_rate, 0.1);
 }
 
@@ -99,6 +116,15 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
       {"seed = 1\nsed = 2\n", "c.toml:2: sed: unknown key"},
       {"model = 3\n", "c.toml:1: model: expected a table ([model]), found an integer"},
       {"[model\n", "c.toml:1: not valid TOML: "},
+      // Options that do not fit the cell: the error is at the key that asks for them.
+      {"[model]\ncell = \"gru\"\n\npeepholes = true\n", "c.toml:4: model.peepholes: recurrent layer: peepholes are for LSTM only"},
+      {"[model]\nlayers = 2\nstacking = \"per-direction\"\n", "c.toml:3: model.stacking: recurrent layer: per-direction stacking needs a bidirectional layer"},
+      {"[model]\ncell = \"rnn_tanh\"\nrecurrent_activation = \"hard_sigmoid\"\n", "c.toml:3: model.recurrent_activation: recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5) applies to the gates"},
+      {"[model]\ncell = \"gru\"\ncell_clip = 2\n", "c.toml:3: model.cell_clip: cell_clip clips an LSTM's cell state"},
+      {"[model]\nproj_clip = 2\n", "c.toml:2: model.proj_clip: proj_clip clips an LSTM's projection"},
+      {"[model]\nrecurrent_activation = \"hard_sigmoid(alpha=-1)\"\n", "c.toml:2: model.recurrent_activation: recurrent activation 'hard_sigmoid(alpha=-1)': alpha must be positive"},
+      {"[model]\nactivation = \"elu\"\n", "c.toml:2: model.activation: unknown cell activation 'elu'; expected tanh or relu"},
+      {"[model]\ngate_clip = -1\n", "c.toml:2: model.gate_clip: expected a number in [0, 1e+12], found -1"},
   };
   for (const Case& c : cases) {
     const std::string message = error_of([&] { parse_run_config(c.text, "c.toml"); });

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <optional>
 
+#include "cell_arguments.h"
 #include "commands.h"
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
@@ -23,8 +24,9 @@ struct InitArgs {
   std::string preset = preset_name(kDefaultPreset);
   std::string kernel_init, recurrent_init, bias_init;
   std::optional<double> forget_bias;
+  std::string peephole_init;
   std::string merge = "concat";
-  std::string gru_reset = "after";
+  CellArguments cell_options;
   std::string output;
   int threads = 0;
 };
@@ -51,18 +53,22 @@ void run_init(const InitArgs& args) {
   spec.validate();
   RecurrentLayerOptions options;
   options.merge = parse_merge(args.merge);
-  options.cell.gru_reset = args.gru_reset == "before" ? GruReset::before : GruReset::after;
   if (options.merge != BidirectionalMerge::concat && !spec.bidirectional) {
     throw Error("--merge " + args.merge + " needs --bidirectional");
   }
-  if (args.gru_reset != "after" && spec.cell != CellKind::gru) throw Error("--gru-reset applies to --cell gru only");
+  apply_cell_arguments(args.cell_options, spec, options);
 
   RecurrentInitChoice choice;
   choice.preset = parse_preset(args.preset);
   choice.kernel = parse_option_initializer("--kernel-init", args.kernel_init);
   choice.recurrent = parse_option_initializer("--recurrent-init", args.recurrent_init);
   choice.bias = parse_option_initializer("--bias-init", args.bias_init);
+  choice.peephole = parse_option_initializer("--peephole-init", args.peephole_init);
   choice.forget_bias = args.forget_bias;
+  if (!spec.bias && (choice.bias || choice.forget_bias)) {
+    throw Error(std::string(choice.bias ? "--bias-init" : "--forget-bias") + " needs biases; --no-bias builds none");
+  }
+  if (choice.peephole && !spec.peepholes) throw Error("--peephole-init needs --peepholes");
 
   const std::string scope = args.scope.empty() ? cell_name(spec.cell) : args.scope;
   VariableStore store(args.seed);
@@ -74,7 +80,7 @@ void run_init(const InitArgs& args) {
   save.model_json = recurrent_model_json(scope, spec, options, preset_name(choice.preset));
   save_checkpoint(store, args.output, save);
 
-  std::cout << "wrote " << args.output << ": " << cell_name(spec.cell) << " layer '" << scope << "', "
+  std::cout << "wrote " << args.output << ": " << describe_layer(spec, options) << ", under '" << scope << "', "
             << store.variables().size() << " variables, " << store.parameter_count() << " parameters, seed "
             << args.seed << "\n";
   for (const Variable& v : store.variables()) {
@@ -107,12 +113,11 @@ void add_init_command(CLI::App& app) {
   cmd->add_option("--recurrent-init", args->recurrent_init, "Initializer of weight_hh, e.g. 'per_gate(orthogonal)'");
   cmd->add_option("--bias-init", args->bias_init, "Initializer of bias_ih, e.g. 'chrono(t_max=100)'");
   cmd->add_option("--forget-bias", args->forget_bias, "Value of the LSTM forget gate's block of bias_ih");
+  cmd->add_option("--peephole-init", args->peephole_init, "Initializer of weight_peephole (with --peepholes)");
   cmd->add_option("--merge", args->merge, "Bidirectional output: concat (PyTorch), or sum, mul, ave (Keras)")
       ->capture_default_str()
       ->check(CLI::IsMember({"concat", "sum", "mul", "ave"}));
-  cmd->add_option("--gru-reset", args->gru_reset, "GRU reset gate: after W_hn h (PyTorch, Keras) or before (TF1)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"after", "before"}));
+  add_cell_arguments(*cmd, args->cell_options);
   cmd->add_option("-o,--output", args->output, "Output file (.safetensors)")->required();
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_init(*args); });

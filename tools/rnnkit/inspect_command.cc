@@ -5,8 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cell_arguments.h"
 #include "commands.h"
 #include "rnnkit/analysis/inspect.h"
+#include "rnnkit/core/error.h"
+#include "rnnkit/layers/recurrent_model.h"
 
 namespace rnnkit::cli {
 namespace {
@@ -57,6 +60,14 @@ void print_json(const InspectReport& report) {
 
 void print_table(const InspectReport& report) {
   std::cout << "file: " << report.origin << "\n";
+  if (const auto it = report.metadata.find("rnnkit.model"); it != report.metadata.end()) {
+    try {  // how the layer is built and computes, in words (the JSON is on the rnnkit.model line)
+      const RecurrentDescription d = parse_recurrent_model_json(it->second, "rnnkit.model");
+      std::cout << "model: " << describe_layer(d.spec, d.options) << ", under '" << d.scope << "'\n";
+    } catch (const Error& e) {
+      std::cout << "model: not readable by this rnnkit: " << e.what() << "\n";
+    }
+  }
   for (const auto& [key, value] : report.metadata) {
     if (value.find('\n') == std::string::npos) {
       std::cout << key << ": " << value << "\n";

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 
+#include "cell_arguments.h"
 #include "commands.h"
 #include "rnnkit/analysis/probe_report.h"
 #include "rnnkit/core/atomic_file.h"
@@ -27,6 +28,7 @@ struct ProbeArgs {
   int64_t input_size = 32, hidden_size = 128, steps = 100, layers = 1, batch = 16, seeds = 3, jacobian_sequences = 4;
   std::vector<std::string> inits;
   std::string config, checkpoint, output_dir;
+  CellArguments cell_options;
   bool json = false;
   int threads = 0;
 };
@@ -184,7 +186,8 @@ void run_probe(const ProbeArgs& args) {
     series.push_back(std::move(s));
   } else {
     spec = RecurrentSpec{parse_cell_kind(args.cell), args.input_size, args.hidden_size, args.layers, false, 0};
-    spec.validate();
+    RecurrentLayerOptions layer_options;
+    apply_cell_arguments(args.cell_options, spec, layer_options);
     const std::vector<std::string> sets =
         args.inits.empty() ? std::vector<std::string>{"pytorch", "keras", "tf1"} : args.inits;
     std::vector<RecurrentInitChoice> choices;
@@ -200,7 +203,7 @@ void run_probe(const ProbeArgs& args) {
         }
         options.seed = seed;
         s.seeds.push_back(seed);
-        s.results.push_back(probe_recurrent(store, "probe", spec, {}, options));
+        s.results.push_back(probe_recurrent(store, "probe", spec, layer_options, options));
       }
       series.push_back(std::move(s));
     }
@@ -251,7 +254,9 @@ void add_probe_command(CLI::App& app) {
                                 "replace its seed");
   CLI::Option* checkpoint = cmd->add_option(
       "--checkpoint", args->checkpoint, "Probe a training run's weights (a run directory or a checkpoint it wrote)");
-  for (CLI::Option* o : {cell, input, hidden, layers, init}) {
+  std::vector<CLI::Option*> model_options = add_cell_arguments(*cmd, args->cell_options, false);
+  for (CLI::Option* o : {cell, input, hidden, layers, init}) model_options.push_back(o);
+  for (CLI::Option* o : model_options) {
     o->excludes(config);
     o->excludes(checkpoint);
   }

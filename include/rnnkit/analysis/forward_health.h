@@ -7,12 +7,15 @@
 //     LSTM  i, f, o: sigmoid > 0.99 or < 0.01;  g: |tanh| > 0.99;  tanh(c): |tanh(c_t)| > 0.99
 //     GRU   r, z: sigmoid > 0.99 or < 0.01;     n: |tanh| > 0.99
 //     RNN   tanh: |h_t| > 0.99;  relu: h_t = 0 (a unit that passes no gradient this step)
+//   with a relu cell activation (options.activation), g, n and the LSTM's act(c) count as
+//   saturated where they are 0; hard_sigmoid gates by the sigmoid rule (they saturate exactly).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "rnnkit/analysis/probe_trajectory.h"
+#include "rnnkit/layers/cell_options.h"
 #include "rnnkit/layers/recurrent_spec.h"
 
 namespace rnnkit {
@@ -32,6 +35,7 @@ struct ForwardHealth {
   std::vector<LayerHealth> layers;
 };
 
-ForwardHealth measure_forward_health(const RecurrentSpec& spec, const ProbeTrajectory& trajectory);
+ForwardHealth measure_forward_health(const RecurrentSpec& spec, const ProbeTrajectory& trajectory,
+                                     const CellOptions& options = {});
 
 }  // namespace rnnkit

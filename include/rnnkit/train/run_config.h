@@ -29,8 +29,14 @@ struct ModelConfig {
   int64_t layers = 1;
   bool bidirectional = false;
   int64_t proj_size = 0;
+  bool bias = true;          // false: no bias variables (PyTorch bias=False)
+  bool peepholes = false;    // LSTM only
+  Stacking stacking = Stacking::per_layer;
   BidirectionalMerge merge = BidirectionalMerge::concat;
   GruReset gru_reset = GruReset::after;
+  GateActivation recurrent_activation;                  // sigmoid or hard_sigmoid(alpha, beta)
+  CellActivation activation = CellActivation::tanh;     // LSTM, GRU: tanh or relu
+  double gate_clip = 0.0, cell_clip = 0.0, proj_clip = 0.0;  // 0: none (layers/cell_options.h)
   double dropout = 0.0;
   int64_t embedding_size = 32;  // token tasks (char_lm, copy_memory, typo)
   std::string preset = "keras";
@@ -93,6 +99,11 @@ struct RunConfig {
   TrainConfig train;
   TransferConfig transfer;
 };
+
+// The recurrent layer a model config describes, over inputs of `input_size` features, and how
+// it computes (the config's cell options, merge and dropout).
+RecurrentSpec recurrent_spec(const ModelConfig& model, int64_t input_size);
+RecurrentLayerOptions recurrent_options(const ModelConfig& model);
 
 // `origin` names the text in messages (a path). Throws Error as described above.
 RunConfig parse_run_config(std::string_view toml_text, const std::string& origin);
