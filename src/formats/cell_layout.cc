@@ -19,11 +19,11 @@ constexpr std::array kLayouts = {
     CellLayout{Framework::keras, CellKind::gru, GruReset::after, "zrn", true, BiasStyle::stacked_rows},
     CellLayout{Framework::keras, CellKind::gru, GruReset::before, "zrn", true, BiasStyle::single},
     CellLayout{Framework::keras, kRnn, GruReset::after, "h", true, BiasStyle::single},
-    CellLayout{Framework::onnx, CellKind::lstm, GruReset::after, "iofg", false, BiasStyle::concatenated},
+    CellLayout{Framework::onnx, CellKind::lstm, GruReset::after, "iofg", false, BiasStyle::concatenated, "iof"},
     CellLayout{Framework::onnx, CellKind::gru, GruReset::after, "zrn", false, BiasStyle::concatenated},
     CellLayout{Framework::onnx, CellKind::gru, GruReset::before, "zrn", false, BiasStyle::concatenated},
     CellLayout{Framework::onnx, kRnn, GruReset::after, "h", false, BiasStyle::concatenated},
-    CellLayout{Framework::tf1, CellKind::lstm, GruReset::after, "igfo", true, BiasStyle::single},
+    CellLayout{Framework::tf1, CellKind::lstm, GruReset::after, "igfo", true, BiasStyle::single, "ifo"},
     CellLayout{Framework::tf1, CellKind::gru, GruReset::before, "rzn", true, BiasStyle::single},
     CellLayout{Framework::tf1, kRnn, GruReset::after, "h", true, BiasStyle::single},
 };
@@ -117,6 +117,14 @@ CellWeights to_rnnkit(const CellLayout& layout, const FrameworkCellWeights& w, i
   CellWeights out;
   out.weight_ih = matrix(w.kernel, "kernel");
   out.weight_hh = matrix(w.recurrent, "recurrent kernel");
+  if (w.peephole.numel() > 0) {
+    if (layout.peephole_gates.empty()) {
+      throw Error(what + ": " + framework_name(layout.framework) + " has no peephole " + cell_name(layout.cell));
+    }
+    expect_shape(w.peephole, {3, hidden}, what, "peephole");
+    out.weight_peephole = reorder_gate_blocks(w.peephole.view(), 0, 1, layout.peephole_gates, kPeepholeGates);
+  }
+  if (w.bias.numel() == 0 && w.recurrent_bias.numel() == 0) return out;  // a layer without biases
   switch (layout.bias) {
     case BiasStyle::separate:
       expect_shape(w.bias, {gh}, what, "input bias");
@@ -149,6 +157,13 @@ FrameworkCellWeights from_rnnkit(const CellLayout& layout, const CellWeights& w,
   FrameworkCellWeights out;
   out.kernel = matrix(w.weight_ih);
   out.recurrent = matrix(w.weight_hh);
+  if (w.weight_peephole.numel() > 0) {
+    if (layout.peephole_gates.empty()) {
+      throw Error(std::string(framework_name(layout.framework)) + " has no peephole " + cell_name(layout.cell));
+    }
+    out.peephole = reorder_gate_blocks(w.weight_peephole.view(), 0, 1, kPeepholeGates, layout.peephole_gates);
+  }
+  if (w.bias_ih.numel() == 0) return out;  // a layer without biases
   const Tensor<double> b_ih = reorder_vector(w.bias_ih, hidden, ours, layout.gates);
   const Tensor<double> b_hh = reorder_vector(w.bias_hh, hidden, ours, layout.gates);
   switch (layout.bias) {
@@ -172,7 +187,11 @@ FrameworkCellWeights from_rnnkit(const CellLayout& layout, const CellWeights& w,
 
 CellSources cell_sources(const CellLayout& layout, const std::string& origin, const std::string& kernel,
                          const std::string& recurrent, const std::string& bias, const std::string& recurrent_bias) {
-  CellSources s{origin + kernel, origin + recurrent, origin + bias, ""};
+  CellSources s{origin + kernel, origin + recurrent, origin + bias, "", "", ""};
+  if (bias.empty()) {  // a layer without biases
+    s.bias_ih.clear();
+    return s;
+  }
   switch (layout.bias) {
     case BiasStyle::separate: s.bias_hh = origin + recurrent_bias; break;
     case BiasStyle::single:
@@ -190,22 +209,33 @@ CellSources cell_sources(const CellLayout& layout, const std::string& origin, co
   return s;
 }
 
-RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, GruReset reset, DType dtype, const std::string& scope,
-                                       const std::vector<CellWeights>& weights, const std::vector<CellSources>& sources) {
-  RecurrentModel model{VariableStore(0, dtype), scope, spec, {}};
-  if (spec.cell == CellKind::gru) model.options.cell.gru_reset = reset;
+namespace {
+
+// The member for a variable kind ("weight_ih", ...) of one cell's weights or sources.
+template <class Cell>
+auto& part(Cell& cell, const std::string& kind) {
+  if (kind == "weight_ih") return cell.weight_ih;
+  if (kind == "weight_hh") return cell.weight_hh;
+  if (kind == "bias_ih") return cell.bias_ih;
+  if (kind == "bias_hh") return cell.bias_hh;
+  if (kind == "weight_hr") return cell.weight_hr;
+  return cell.weight_peephole;
+}
+
+}  // namespace
+
+RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, const RecurrentLayerOptions& options, DType dtype,
+                                       const std::string& scope, const std::vector<CellWeights>& weights,
+                                       const std::vector<CellSources>& sources) {
+  check_recurrent_options(spec, options);
+  RecurrentModel model{VariableStore(0, dtype), scope, spec, options};
   {
     auto guard = model.store.scope(scope);
-    create_recurrent_variables(model.store, spec, {.bias_hh = parse_initializer("zeros")});  // then overwritten
+    create_recurrent_variables(model.store, spec, {.preset = Preset::pytorch});  // then overwritten
   }
   for (const RecurrentParameter& p : recurrent_parameters(spec)) {
     const std::size_t index = static_cast<std::size_t>(p.layer * spec.directions() + (p.reverse ? 1 : 0));
-    const CellWeights& w = weights.at(index);
-    const Tensor<double>& source = p.kind == "weight_ih"   ? w.weight_ih
-                                   : p.kind == "weight_hh" ? w.weight_hh
-                                   : p.kind == "bias_ih"   ? w.bias_ih
-                                   : p.kind == "bias_hh"   ? w.bias_hh
-                                                           : w.weight_hr;
+    const Tensor<double>& source = part(weights.at(index), p.kind);
     const Variable& v = model.store.at(scope + "/" + p.name);
     if (source.shape() != v.shape) {
       throw Error("layer " + std::to_string(p.layer) + (p.reverse ? " backward" : " forward") + ": " + p.kind +
@@ -217,12 +247,7 @@ RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, GruReset reset
       float* out = model.store.value<float>(v).data();
       for (int64_t i = 0; i < source.numel(); ++i) out[i] = static_cast<float>(source[i]);
     }
-    const CellSources& from = sources.at(index);
-    model.store.set_source(v.name, p.kind == "weight_ih"   ? from.weight_ih
-                                   : p.kind == "weight_hh" ? from.weight_hh
-                                   : p.kind == "bias_ih"   ? from.bias_ih
-                                   : p.kind == "bias_hh"   ? from.bias_hh
-                                                           : from.weight_hr);
+    model.store.set_source(v.name, part(sources.at(index), p.kind));
   }
   return model;
 }
@@ -240,11 +265,7 @@ std::vector<CellWeights> cell_weights_of(const RecurrentModel& model) {
       for (int64_t i = 0; i < src.numel(); ++i) t[i] = static_cast<double>(src[i]);
     }
     CellWeights& w = out[static_cast<std::size_t>(p.layer * model.spec.directions() + (p.reverse ? 1 : 0))];
-    (p.kind == "weight_ih"   ? w.weight_ih
-     : p.kind == "weight_hh" ? w.weight_hh
-     : p.kind == "bias_ih"   ? w.bias_ih
-     : p.kind == "bias_hh"   ? w.bias_hh
-                             : w.weight_hr) = std::move(t);
+    part(w, p.kind) = std::move(t);
   }
   return out;
 }

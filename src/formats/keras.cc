@@ -128,7 +128,7 @@ KerasLayer classify(const std::string& layer, const std::vector<std::string>& we
   if (!recurrent) return out;
   for (int d = 0; d < static_cast<int>(by_direction.size()); ++d) {
     if (by_direction.count(d) == 0) throw Error(where + ": layer '" + layer + "' has a backward cell but no forward one");
-    for (const char* kind : {"kernel", "recurrent_kernel", "bias"}) {
+    for (const char* kind : {"kernel", "recurrent_kernel"}) {  // bias: absent with use_bias=False
       if (by_direction[d].count(kind) == 0) {
         throw Error(where + ": layer '" + layer + "' (" + (d ? "backward" : "forward") + ") has no " + kind + " weight");
       }
@@ -216,7 +216,7 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
 
   // Read every cell; check that the layers stack.
   RecurrentSpec spec;
-  GruReset reset = GruReset::after;
+  GruReset reset = options.gru_reset.value_or(GruReset::after);
   bool f64 = true;
   std::vector<CellWeights> weights;
   std::vector<CellSources> sources;
@@ -229,7 +229,8 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
       const auto& names_of = layer.cells[d];
       Dataset kernel = read_dataset(group.get(), names_of.at("kernel"), cell_at);
       Dataset recurrent_kernel = read_dataset(group.get(), names_of.at("recurrent_kernel"), cell_at);
-      Dataset bias = read_dataset(group.get(), names_of.at("bias"), cell_at);
+      const bool has_bias = names_of.count("bias") != 0;
+      Dataset bias = has_bias ? read_dataset(group.get(), names_of.at("bias"), cell_at) : Dataset{{}, true};
       f64 = f64 && kernel.f64 && recurrent_kernel.f64 && bias.f64;
       const Shape& rs = recurrent_kernel.values.shape();
       if (rs.size() != 2 || rs[0] < 1 || rs[1] % rs[0] != 0 || (rs[1] / rs[0] != 4 && rs[1] / rs[0] != 3 && rs[1] != rs[0])) {
@@ -238,7 +239,23 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
       }
       const int64_t hidden = rs[0], gates = rs[1] / rs[0];
       const CellKind cell = gates == 4 ? CellKind::lstm : gates == 3 ? CellKind::gru : options.rnn_nonlinearity.value_or(CellKind::rnn_tanh);
-      const GruReset this_reset = cell == CellKind::gru && bias.values.rank() == 1 ? GruReset::before : GruReset::after;
+      // A GRU's reset form shows in its bias: [2, 3H] reset_after, [3H] before; without one it must be told.
+      GruReset this_reset = GruReset::after;
+      if (cell == CellKind::gru) {
+        if (has_bias) {
+          this_reset = bias.values.rank() == 1 ? GruReset::before : GruReset::after;
+          if (options.gru_reset && *options.gru_reset != this_reset) {
+            throw Error(cell_at + ": the GRU's bias has shape " + shape_to_string(bias.values.shape()) + " (reset " +
+                        gru_reset_name(this_reset) + "), but reset " + gru_reset_name(*options.gru_reset) +
+                        " was given");
+          }
+        } else if (!options.gru_reset) {
+          throw Error(cell_at + ": a GRU without biases (use_bias=False) does not show its reset form in its weights; "
+                                "say it: reset after (reset_after=True, Keras' default since 2.3) or before");
+        } else {
+          this_reset = *options.gru_reset;
+        }
+      }
       const int64_t inputs = kernel.values.rank() == 2 ? kernel.values.dim(0) : -1;
       if (k == 0 && d == 0) {
         if (options.rnn_nonlinearity && cell != CellKind::rnn_tanh && cell != CellKind::rnn_relu) {
@@ -246,16 +263,18 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
                       " (only SimpleRNN has tanh or relu)");
         }
         spec = RecurrentSpec{cell, inputs, hidden, static_cast<int64_t>(chosen.size()), layer.cells.size() == 2, 0};
+        spec.bias = has_bias;
         reset = this_reset;
       } else {
         const int64_t expected_inputs = k == 0 ? spec.input_size : spec.directions() * spec.hidden_size;
         if (cell != spec.cell || hidden != spec.hidden_size || this_reset != reset ||
-            (layer.cells.size() == 2) != spec.bidirectional || inputs != expected_inputs) {
+            (layer.cells.size() == 2) != spec.bidirectional || inputs != expected_inputs || has_bias != spec.bias) {
           throw Error(cell_at + ": does not stack on layer '" + chosen[0].name + "': it is a " + cell_name(cell) +
                       " with H=" + std::to_string(hidden) + ", " + std::to_string(layer.cells.size()) +
-                      " direction(s) and " + std::to_string(inputs) + " inputs; expected a " + cell_name(spec.cell) +
-                      " with H=" + std::to_string(spec.hidden_size) + ", " + std::to_string(spec.directions()) +
-                      " direction(s) and " + std::to_string(expected_inputs) + " inputs (choose layers with --layer)");
+                      " direction(s), " + std::to_string(inputs) + " inputs and " + (has_bias ? "a bias" : "no bias") +
+                      "; expected a " + cell_name(spec.cell) + " with H=" + std::to_string(spec.hidden_size) + ", " +
+                      std::to_string(spec.directions()) + " direction(s), " + std::to_string(expected_inputs) +
+                      " inputs and " + (spec.bias ? "a bias" : "no bias") + " (choose layers with --layer)");
         }
       }
       const CellLayout& layout = cell_layout(Framework::keras, cell, this_reset);
@@ -263,12 +282,20 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
                                   {std::move(kernel.values), std::move(recurrent_kernel.values), std::move(bias.values), {}},
                                   hidden, cell_at));
       sources.push_back(cell_sources(layout, "keras " + path + ":" + layer.name + "/", names_of.at("kernel"),
-                                     names_of.at("recurrent_kernel"), names_of.at("bias")));
+                                     names_of.at("recurrent_kernel"), has_bias ? names_of.at("bias") : ""));
     }
   }
   spec.validate();
   const std::string scope = options.scope.empty() ? cell_name(spec.cell) : options.scope;
-  return model_from_cell_weights(spec, reset, f64 ? DType::f64 : DType::f32, scope, weights, sources);
+  RecurrentLayerOptions layer_options;
+  if (spec.cell == CellKind::gru) layer_options.cell.gru_reset = reset;
+  if (spec.cell == CellKind::lstm || spec.cell == CellKind::gru) {
+    layer_options.cell.recurrent_activation = options.recurrent_activation;
+    layer_options.cell.activation = options.activation;
+  } else if (!options.recurrent_activation.is_sigmoid() || options.activation != CellActivation::tanh) {
+    throw Error(where + ": a SimpleRNN has no gates, and its activation is the nonlinearity (tanh or relu)");
+  }
+  return model_from_cell_weights(spec, layer_options, f64 ? DType::f64 : DType::f32, scope, weights, sources);
 }
 
 void export_keras(const RecurrentModel& model, const std::string& path) {
@@ -281,6 +308,16 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
   if (model.spec.proj_size > 0) {
     throw Error(what + ": the LSTM '" + model.scope + "' has a projection (proj_size " +
                 std::to_string(model.spec.proj_size) + "), which Keras' LSTM cannot store");
+  }
+  const CellOptions& cell = model.options.cell;
+  const std::string cannot = model.spec.peepholes                                  ? "peepholes"
+                             : model.spec.stacking == Stacking::per_direction && model.spec.num_layers > 1
+                                 ? "per-direction stacking"
+                             : cell.gate_clip > 0.0                                ? "a gate clip"
+                             : cell.cell_clip > 0.0                                ? "a cell clip"
+                                                                                   : "";
+  if (!cannot.empty()) {
+    throw Error(what + ": the layer '" + model.scope + "' has " + cannot + ", which Keras' recurrent layers cannot compute");
   }
   const std::vector<CellWeights> weights = cell_weights_of(model);
   const RecurrentSpec& spec = model.spec;
@@ -341,6 +378,7 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
         for (const auto& [kind, tensor] : {std::pair<const char*, const Tensor<double>*>{"kernel", &w.kernel},
                                            {"recurrent_kernel", &w.recurrent},
                                            {"bias", &w.bias}}) {
+          if (tensor->numel() == 0) continue;  // use_bias=False: no bias
           const std::string name = cell_path + "/" + kind + ":0";
           weight_names.push_back(name);
           write_dataset(group.get(), name, *tensor);

@@ -6,6 +6,9 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -69,38 +72,105 @@ const onnx::AttributeProto* attribute(const onnx::NodeProto& node, const std::st
   return nullptr;
 }
 
-CellKind node_cell(const onnx::NodeProto& node, const std::string& where) {
-  if (node.op_type() == "LSTM") return CellKind::lstm;
-  if (node.op_type() == "GRU") return CellKind::gru;
-  const onnx::AttributeProto* activations = attribute(node, "activations");
-  if (activations == nullptr) return CellKind::rnn_tanh;
-  std::string first;
-  for (const std::string& a : activations->strings()) {
-    if (first.empty()) first = a;
-    if (a != first || (a != "Tanh" && a != "Relu")) {
-      throw Error(where + ": attribute activations " + a + " is not supported (Tanh or Relu, the same in both directions)");
-    }
-  }
-  return first == "Relu" ? CellKind::rnn_relu : CellKind::rnn_tanh;
+// The cell kind and cell options a node's attributes say: activations (with activation_alpha
+// and _beta, consumed in order by the functions that take them), clip, linear_before_reset.
+// What rnnkit cannot compute is an error naming the node and the attribute.
+struct NodeCell {
+  CellKind cell;
+  CellOptions options;
+};
+
+// ONNX keeps these attributes as float: a value is read as the shortest decimal that the
+// float is (0.4f reads as 0.4, not 0.4000000059604645), which float32 computes with unchanged.
+double float_as_written(float f) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, f).ptr;
+  double d = 0.0;
+  std::from_chars(text, end, d);
+  return d;
 }
 
-// The attributes rnnkit cannot compute, as an error naming the node and the attribute.
-void check_attributes(const onnx::NodeProto& node, const std::string& where) {
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+NodeCell node_cell(const onnx::NodeProto& node, int64_t directions, const std::string& where) {
+  NodeCell out{node.op_type() == "LSTM" ? CellKind::lstm : node.op_type() == "GRU" ? CellKind::gru : CellKind::rnn_tanh, {}};
   for (const onnx::AttributeProto& a : node.attribute()) {
     const std::string& n = a.name();
-    if (n == "hidden_size" || n == "direction" || n == "linear_before_reset") continue;
-    if (n == "activations" && node.op_type() == "RNN") continue;
-    if (n == "activations" || n == "activation_alpha" || n == "activation_beta") {
-      throw Error(where + ": attribute " + n + " is not supported (rnnkit computes the default activations)");
+    if (n == "hidden_size" || n == "direction" || n == "linear_before_reset" || n == "activations" ||
+        n == "activation_alpha" || n == "activation_beta") {
+      continue;
+    }
+    if (n == "clip") {
+      if (!(a.f() > 0.0f) || !std::isfinite(a.f())) {
+        throw Error(where + ": attribute clip is " + std::to_string(a.f()) + ", expected a positive number");
+      }
+      out.options.gate_clip = float_as_written(a.f());
+      continue;
     }
     if (n == "input_forget" && a.i() == 0) continue;
     if (n == "layout" && a.i() == 0) continue;
     throw Error(where + ": attribute " + n + " is not supported" +
-                (n == "layout" ? " (batch-first layout 1)" : n == "clip" ? " (cell clipping)" : ""));
+                (n == "layout" ? " (batch-first layout 1)" : n == "input_forget" ? " (input and forget gates coupled)" : ""));
   }
-  if (node.op_type() == "LSTM" && node.input_size() > 7 && !node.input(7).empty()) {
-    throw Error(where + ": input P (peepholes) is not supported");
+  if (out.cell == CellKind::gru) {
+    const onnx::AttributeProto* lbr = attribute(node, "linear_before_reset");
+    out.options.gru_reset = lbr != nullptr && lbr->i() != 0 ? GruReset::after : GruReset::before;
   }
+  const onnx::AttributeProto* activations = attribute(node, "activations");
+  if (activations == nullptr) return out;
+  const int per_direction = out.cell == CellKind::lstm ? 3 : out.cell == CellKind::gru ? 2 : 1;
+  if (activations->strings_size() != per_direction * directions) {
+    throw Error(where + ": attribute activations has " + std::to_string(activations->strings_size()) +
+                " functions, expected " + std::to_string(per_direction * directions) + " (" +
+                (per_direction == 3 ? "f, g, h" : per_direction == 2 ? "f, g" : "f") + " per direction)");
+  }
+  std::vector<float> alphas, betas;
+  if (const onnx::AttributeProto* a = attribute(node, "activation_alpha")) alphas.assign(a->floats().begin(), a->floats().end());
+  if (const onnx::AttributeProto* b = attribute(node, "activation_beta")) betas.assign(b->floats().begin(), b->floats().end());
+  std::size_t next_alpha = 0, next_beta = 0;
+  std::vector<std::string> seen;  // each function as rnnkit reads it, with its arguments
+  for (int k = 0; k < activations->strings_size(); ++k) {
+    const std::string name = lowercase(activations->strings(k));
+    const int role = k % per_direction;  // 0: f (gates; an RNN's only function), 1: g, 2: h
+    std::string as_read = name;
+    if (name == "hardsigmoid") {
+      const double alpha = next_alpha < alphas.size() ? float_as_written(alphas[next_alpha++]) : 0.2;
+      const double beta = next_beta < betas.size() ? float_as_written(betas[next_beta++]) : 0.5;
+      if (role != 0 || per_direction == 1) {
+        throw Error(where + ": activation HardSigmoid as " + (role == 0 ? "an RNN's f" : "g or h") +
+                    " is not supported (rnnkit: the gates' f may be Sigmoid or HardSigmoid)");
+      }
+      out.options.recurrent_activation = GateActivation::hard_sigmoid(alpha, beta);
+      as_read = out.options.recurrent_activation.spec();
+    } else if (name == "sigmoid" && role == 0 && per_direction > 1) {
+      out.options.recurrent_activation = GateActivation::sigmoid();
+    } else if ((name == "tanh" || name == "relu") && (role > 0 || per_direction == 1)) {
+      if (per_direction == 1) {
+        out.cell = name == "relu" ? CellKind::rnn_relu : CellKind::rnn_tanh;
+      } else {
+        out.options.activation = name == "relu" ? CellActivation::relu : CellActivation::tanh;
+      }
+    } else {
+      throw Error(where + ": activation " + activations->strings(k) + " as " +
+                  (per_direction == 1 ? "f" : role == 0 ? "f (the gates)" : role == 1 ? "g" : "h") +
+                  " is not supported (rnnkit computes f = Sigmoid or HardSigmoid, g = h = Tanh or Relu)");
+    }
+    seen.push_back(as_read);
+  }
+  // One function per role, the same in both directions and, for an LSTM, g = h.
+  for (int k = 0; k < activations->strings_size(); ++k) {
+    const int role = k % per_direction;
+    const std::string& first = seen[static_cast<std::size_t>(role == 2 ? 1 : role)];
+    if (seen[static_cast<std::size_t>(k)] != first) {
+      throw Error(where + ": activations " + activations->strings(k) + " and " +
+                  activations->strings(role == 2 ? 1 : role) +
+                  " differ; rnnkit computes one f for every gate and direction, and g = h");
+    }
+  }
+  return out;
 }
 
 std::string node_name(const onnx::NodeProto& node, int index) {
@@ -186,21 +256,20 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
   if (nodes.empty()) throw Error(where + ": no LSTM, GRU or RNN node");
 
   RecurrentSpec spec;
-  GruReset reset = GruReset::after;
+  CellOptions cell_options;
   std::vector<CellWeights> weights;
   std::vector<CellSources> sources;
   for (std::size_t k = 0; k < nodes.size(); ++k) {
     const onnx::NodeProto& node = *nodes[k].first;
     const std::string at = where + ", node " + node_name(node, nodes[k].second);
-    check_attributes(node, at);
-    const CellKind cell = node_cell(node, at);
     const onnx::AttributeProto* dir = attribute(node, "direction");
     const std::string direction = dir == nullptr ? "forward" : dir->s();
     if (direction != "forward" && direction != "bidirectional") {
       throw Error(at + ": direction '" + direction + "' is not supported (forward or bidirectional)");
     }
-    const onnx::AttributeProto* lbr = attribute(node, "linear_before_reset");
-    const GruReset this_reset = cell == CellKind::gru && (lbr == nullptr || lbr->i() == 0) ? GruReset::before : GruReset::after;
+    const int64_t D = direction == "bidirectional" ? 2 : 1;
+    const NodeCell node_math = node_cell(node, D, at);
+    const CellKind cell = node_math.cell;
     auto input = [&](int index, const char* what) -> const onnx::TensorProto* {
       if (node.input_size() <= index || node.input(index).empty()) return nullptr;
       const auto it = constants.find(node.input(index));
@@ -213,7 +282,7 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
     const onnx::TensorProto* r_proto = input(2, "R");
     if (w_proto == nullptr || r_proto == nullptr) throw Error(at + ": inputs W and R are required");
     const Tensor<double> W = tensor_values(*w_proto, at), R = tensor_values(*r_proto, at);
-    const int64_t D = direction == "bidirectional" ? 2 : 1, G = gate_count(cell);
+    const int64_t G = gate_count(cell);
     if (R.rank() != 3 || R.dim(0) != D || R.dim(1) % G != 0 || R.dim(1) / G != R.dim(2)) {
       throw Error(at + ": R has shape " + shape_to_string(R.shape()) + ", expected [" + std::to_string(D) + ", " +
                   std::to_string(G) + "*H, H]");
@@ -226,44 +295,70 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
       throw Error(at + ": W has shape " + shape_to_string(W.shape()) + ", expected [" + std::to_string(D) + ", " +
                   std::to_string(G * hidden) + ", I]");
     }
-    Tensor<double> Bias({D, 2 * G * hidden});
-    if (const onnx::TensorProto* b_proto = input(3, "B")) {
+    const onnx::TensorProto* b_proto = input(3, "B");  // absent: a layer without biases
+    Tensor<double> Bias;
+    if (b_proto != nullptr) {
       Bias = tensor_values(*b_proto, at);
       if (Bias.shape() != Shape{D, 2 * G * hidden}) {
         throw Error(at + ": B has shape " + shape_to_string(Bias.shape()) + ", expected [" + std::to_string(D) + ", " +
                     std::to_string(2 * G * hidden) + "]");
       }
     }
+    const onnx::TensorProto* p_proto = cell == CellKind::lstm ? input(7, "P") : nullptr;
+    Tensor<double> P;
+    if (p_proto != nullptr) {
+      P = tensor_values(*p_proto, at);
+      if (P.shape() != Shape{D, 3 * hidden}) {
+        throw Error(at + ": P has shape " + shape_to_string(P.shape()) + ", expected [" + std::to_string(D) + ", " +
+                    std::to_string(3 * hidden) + "] (peepholes i, o, f)");
+      }
+    }
     const int64_t inputs = W.dim(2);
     if (k == 0) {
       spec = RecurrentSpec{cell, inputs, hidden, static_cast<int64_t>(nodes.size()), D == 2, 0};
-      reset = this_reset;
-    } else if (cell != spec.cell || hidden != spec.hidden_size || (D == 2) != spec.bidirectional || this_reset != reset ||
-               inputs != D * hidden) {
-      throw Error(at + ": does not stack on the first node: it is a " + std::string(cell_name(cell)) + " with H=" +
-                  std::to_string(hidden) + ", " + std::to_string(D) + " direction(s) and " + std::to_string(inputs) +
-                  " inputs; expected a " + cell_name(spec.cell) + " with H=" + std::to_string(spec.hidden_size) + ", " +
-                  std::to_string(spec.directions()) + " direction(s) and " + std::to_string(spec.directions() * hidden) +
-                  " inputs");
+      spec.bias = b_proto != nullptr;
+      spec.peepholes = p_proto != nullptr;
+      cell_options = node_math.options;
+    } else if (cell != spec.cell || hidden != spec.hidden_size || (D == 2) != spec.bidirectional ||
+               inputs != D * hidden || !(node_math.options == cell_options) || (b_proto != nullptr) != spec.bias ||
+               (p_proto != nullptr) != spec.peepholes) {
+      auto says = [](CellKind c, int64_t h, int64_t d, int64_t in, bool bias, bool peep, const CellOptions& o) {
+        return std::string("a ") + cell_name(c) + " with H=" + std::to_string(h) + ", " + std::to_string(d) +
+               " direction(s), " + std::to_string(in) + " inputs, " + (bias ? "biases" : "no B") +
+               (peep ? ", peepholes" : "") + (c == CellKind::gru ? std::string(", reset ") + gru_reset_name(o.gru_reset) : "") +
+               ", gates " + o.recurrent_activation.spec() + ", activation " + cell_activation_name(o.activation) +
+               (o.gate_clip > 0 ? ", clip " + std::to_string(o.gate_clip) : "");
+      };
+      throw Error(at + ": does not stack on the first node: it is " +
+                  says(cell, hidden, D, inputs, b_proto != nullptr, p_proto != nullptr, node_math.options) +
+                  "; expected " +
+                  says(spec.cell, spec.hidden_size, spec.directions(), spec.directions() * spec.hidden_size, spec.bias,
+                       spec.peepholes, cell_options));
     }
-    const CellLayout& layout = cell_layout(Framework::onnx, cell, this_reset);
+    const CellLayout& layout = cell_layout(Framework::onnx, cell, cell_options.gru_reset);
     const int64_t gh = G * hidden;
+    auto slice = [](const Tensor<double>& t, int64_t d, Shape shape) {
+      Tensor<double> out(std::move(shape));
+      std::copy(t.storage().begin() + d * out.numel(), t.storage().begin() + (d + 1) * out.numel(), out.storage().begin());
+      return out;
+    };
     for (int64_t d = 0; d < D; ++d) {
-      Tensor<double> w({gh, inputs}), r({gh, hidden}), b({2 * gh});
-      std::copy(W.storage().begin() + d * gh * inputs, W.storage().begin() + (d + 1) * gh * inputs, w.storage().begin());
-      std::copy(R.storage().begin() + d * gh * hidden, R.storage().begin() + (d + 1) * gh * hidden, r.storage().begin());
-      std::copy(Bias.storage().begin() + d * 2 * gh, Bias.storage().begin() + (d + 1) * 2 * gh, b.storage().begin());
+      FrameworkCellWeights f{slice(W, d, {gh, inputs}), slice(R, d, {gh, hidden}), {}, {}, {}};
+      if (b_proto != nullptr) f.bias = slice(Bias, d, {2 * gh});
+      if (p_proto != nullptr) f.peephole = slice(P, d, {3, hidden});
       const std::string cell_at = at + (D == 2 ? (d ? " backward" : " forward") : "");
-      weights.push_back(to_rnnkit(layout, {std::move(w), std::move(r), std::move(b), {}}, hidden, cell_at));
+      weights.push_back(to_rnnkit(layout, f, hidden, cell_at));
       const std::string origin = "onnx " + path + ":";
       const std::string index = "[" + std::to_string(d) + "]";
-      sources.push_back(cell_sources(layout, origin, w_proto->name() + index, r_proto->name() + index,
-                                     (node.input_size() > 3 ? node.input(3) : std::string("B (absent: zeros)")) + index));
+      CellSources source = cell_sources(layout, origin, w_proto->name() + index, r_proto->name() + index,
+                                        b_proto != nullptr ? node.input(3) + index : "");
+      if (p_proto != nullptr) source.weight_peephole = origin + node.input(7) + index + " (i, o, f as i, f, o)";
+      sources.push_back(std::move(source));
     }
   }
   spec.validate();
   const std::string scope = options.scope.empty() ? cell_name(spec.cell) : options.scope;
-  return model_from_cell_weights(spec, reset, DType::f32, scope, weights, sources);
+  return model_from_cell_weights(spec, {.cell = cell_options}, DType::f32, scope, weights, sources);
 }
 
 void export_onnx(const RecurrentModel& model, const std::string& path) {
@@ -273,6 +368,15 @@ void export_onnx(const RecurrentModel& model, const std::string& path) {
   if (model.options.merge != BidirectionalMerge::concat) {
     throw Error(what + ": the layer merges its directions by " + std::string(merge_name(model.options.merge)) +
                 "; rnnkit writes ONNX's concatenated outputs only");
+  }
+  const CellOptions& cell = model.options.cell;
+  if (cell.cell_clip > 0.0) {
+    throw Error(what + ": the LSTM '" + model.scope + "' clips its cell state (cell_clip), which ONNX's LSTM cannot; " +
+                "its clip attribute clips the gate pre-activations (rnnkit's gate_clip)");
+  }
+  if (spec.stacking == Stacking::per_direction && spec.num_layers > 1) {
+    throw Error(what + ": the layer stacks each direction on its own (per-direction stacking); rnnkit writes one " +
+                "bidirectional node per layer, which reads both directions of the layer below");
   }
   const std::vector<CellWeights> weights = cell_weights_of(model);
   const CellLayout& layout = cell_layout(Framework::onnx, spec.cell, model.options.cell.gru_reset);
@@ -291,21 +395,29 @@ void export_onnx(const RecurrentModel& model, const std::string& path) {
   std::vector<std::string> h_parts, c_parts;
   for (int64_t l = 0; l < spec.num_layers; ++l) {
     const int64_t inputs = spec.layer_input_size(l);
-    Tensor<double> W({D, gh, inputs}), R({D, gh, H}), B({D, 2 * gh});
+    Tensor<double> W({D, gh, inputs}), R({D, gh, H}), B({D, 2 * gh}), P({D, 3 * H});
     for (int64_t d = 0; d < D; ++d) {
       const FrameworkCellWeights f = from_rnnkit(layout, weights[static_cast<std::size_t>(l * D + d)], H);
       std::copy(f.kernel.storage().begin(), f.kernel.storage().end(), W.storage().begin() + d * gh * inputs);
       std::copy(f.recurrent.storage().begin(), f.recurrent.storage().end(), R.storage().begin() + d * gh * H);
       std::copy(f.bias.storage().begin(), f.bias.storage().end(), B.storage().begin() + d * 2 * gh);
+      std::copy(f.peephole.storage().begin(), f.peephole.storage().end(), P.storage().begin() + d * 3 * H);
     }
     const std::string suffix = "_l" + std::to_string(l);
     add_tensor(g, "W" + suffix, W);
     add_tensor(g, "R" + suffix, R);
-    add_tensor(g, "B" + suffix, B);
+    // Inputs X, W, R, B, sequence_lens, initial_h, initial_c, P: "" marks one left out.
+    std::vector<std::string> node_inputs = {x, "W" + suffix, "R" + suffix, spec.bias ? "B" + suffix : ""};
+    if (spec.bias) add_tensor(g, "B" + suffix, B);
+    if (spec.peepholes) {
+      add_tensor(g, "P" + suffix, P);
+      node_inputs.insert(node_inputs.end(), {"", "", "", "P" + suffix});
+    }
+    while (node_inputs.back().empty()) node_inputs.pop_back();
     onnx::NodeProto& node = *g.add_node();
     node.set_op_type(op);
     node.set_name(std::string(op) + suffix);
-    for (const std::string& in : {x, "W" + suffix, "R" + suffix, "B" + suffix}) node.add_input(in);
+    for (const std::string& in : node_inputs) node.add_input(in);
     node.add_output("Y" + suffix);
     node.add_output("Y_h" + suffix);
     h_parts.push_back("Y_h" + suffix);
@@ -327,11 +439,41 @@ void export_onnx(const RecurrentModel& model, const std::string& path) {
       lbr->set_type(onnx::AttributeProto::INT);
       lbr->set_i(model.options.cell.gru_reset == GruReset::after ? 1 : 0);
     }
-    if (spec.cell == CellKind::rnn_relu) {
+    // activations (f, g, h per direction), with HardSigmoid's alpha and beta, when not the defaults
+    const bool rnn = spec.cell == CellKind::rnn_tanh || spec.cell == CellKind::rnn_relu;
+    const bool hard = !cell.recurrent_activation.is_sigmoid();
+    if (spec.cell == CellKind::rnn_relu || hard || cell.activation != CellActivation::tanh) {
+      const char* g_h = cell.activation == CellActivation::relu ? "Relu" : "Tanh";
       auto* act = node.add_attribute();
       act->set_name("activations");
       act->set_type(onnx::AttributeProto::STRINGS);
-      for (int64_t d = 0; d < D; ++d) act->add_strings("Relu");
+      for (int64_t d = 0; d < D; ++d) {
+        if (rnn) {
+          act->add_strings(spec.cell == CellKind::rnn_relu ? "Relu" : "Tanh");
+          continue;
+        }
+        act->add_strings(hard ? "HardSigmoid" : "Sigmoid");
+        act->add_strings(g_h);
+        if (spec.cell == CellKind::lstm) act->add_strings(g_h);
+      }
+      if (hard) {
+        auto* alpha = node.add_attribute();
+        alpha->set_name("activation_alpha");
+        alpha->set_type(onnx::AttributeProto::FLOATS);
+        auto* beta = node.add_attribute();
+        beta->set_name("activation_beta");
+        beta->set_type(onnx::AttributeProto::FLOATS);
+        for (int64_t d = 0; d < D; ++d) {
+          alpha->add_floats(static_cast<float>(cell.recurrent_activation.alpha));
+          beta->add_floats(static_cast<float>(cell.recurrent_activation.beta));
+        }
+      }
+    }
+    if (cell.gate_clip > 0.0) {
+      auto* clip = node.add_attribute();
+      clip->set_name("clip");
+      clip->set_type(onnx::AttributeProto::FLOAT);
+      clip->set_f(static_cast<float>(cell.gate_clip));
     }
     // Y [T, D, B, H] -> [T, B, D, H] -> [T, B, D*H]
     onnx::NodeProto& transpose = *g.add_node();

@@ -162,15 +162,20 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
   if (options.rnn_nonlinearity && cell_class != "basic_rnn_cell") {
     throw Error(where + ": a nonlinearity was given, but the cells are " + cell_class + " (only BasicRNNCell has one)");
   }
+  if (options.activation != CellActivation::tanh && cell_class == "basic_rnn_cell") {
+    throw Error(where + ": an activation was given for BasicRNNCells; their activation is the nonlinearity (relu or tanh)");
+  }
   const int64_t directions = bidirectional ? 2 : 1;
+  // bidirectional_rnn/{fw,bw}/multi_rnn_cell/cell_k: each direction stacked on its own.
+  const bool per_direction = cells.begin()->second.direction_outside_stack;
+  for (const auto& [path, c] : cells) {
+    if (c.direction_outside_stack != per_direction) {
+      throw Error(where + ": '" + cells.begin()->first + "' and '" + path +
+                  "' stack their layers differently (one inside each direction, one around both)");
+    }
+  }
   std::vector<const FoundCell*> ordered(static_cast<std::size_t>(layers * directions), nullptr);
   for (const auto& [path, c] : cells) {
-    if (c.direction_outside_stack && layers > 1) {
-      throw Error(where + ": '" + path + "' is layer " + std::to_string(c.layer) +
-                  " of a MultiRNNCell inside one direction of a bidirectional_dynamic_rnn: TF1 stacks each direction " +
-                  "on its own, while rnnkit's stacked bidirectional layer (like stack_bidirectional_dynamic_rnn) feeds " +
-                  "both directions to the next layer; import each direction separately with --prefix");
-    }
     const std::size_t index = static_cast<std::size_t>(c.layer * directions + c.direction);
     if (ordered[index] != nullptr) throw Error(where + ": '" + ordered[index]->path + "' and '" + path + "' are the same cell");
     ordered[index] = &c;
@@ -184,6 +189,7 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
 
   const CellLayout& layout = cell_layout(Framework::tf1, cell, GruReset::before);
   RecurrentSpec spec{cell, 0, 0, layers, bidirectional, 0};
+  if (per_direction && bidirectional) spec.stacking = Stacking::per_direction;
   std::vector<CellWeights> weights;
   std::vector<CellSources> sources;
   std::vector<std::string> paths;
@@ -199,7 +205,7 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
       }
       return it->second->values;
     };
-    Tensor<double> kernel, bias, projection;
+    Tensor<double> kernel, bias, projection, peephole;
     std::string kernel_name = "kernel", bias_name = "bias";
     if (cell == CellKind::gru) {
       kernel = join_columns(tensor("gates/kernel", 2), tensor("candidate/kernel", 2));
@@ -210,6 +216,24 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
       kernel = tensor("kernel", 2);
       bias = tensor("bias", 1);
       if (c.tensors.count("projection/kernel") != 0) projection = tensor("projection/kernel", 2);
+      const int diagonals = static_cast<int>(c.tensors.count("w_i_diag") + c.tensors.count("w_f_diag") +
+                                             c.tensors.count("w_o_diag"));
+      if (diagonals == 3) {  // LSTMCell(use_peepholes=True): w_i_diag, w_f_diag, w_o_diag [H], in rnnkit's order
+        const Tensor<double> &wi = tensor("w_i_diag", 1), &wf = tensor("w_f_diag", 1), &wo = tensor("w_o_diag", 1);
+        if (wf.numel() != wi.numel() || wo.numel() != wi.numel()) {
+          throw Error(at + ": w_i_diag, w_f_diag and w_o_diag have " + std::to_string(wi.numel()) + ", " +
+                      std::to_string(wf.numel()) + " and " + std::to_string(wo.numel()) + " values, expected H each");
+        }
+        peephole = Tensor<double>({3, wi.numel()});
+        for (int64_t j = 0; j < wi.numel(); ++j) {
+          peephole[j] = wi[j];
+          peephole[wi.numel() + j] = wf[j];
+          peephole[2 * wi.numel() + j] = wo[j];
+        }
+      } else if (diagonals != 0) {
+        throw Error(at + ": peepholes need all of w_i_diag, w_f_diag and w_o_diag; found " +
+                    std::to_string(diagonals) + " of them");
+      }
     }
     const int64_t gates = gate_count(cell), hidden = bias.numel() / gates;
     if (hidden < 1 || bias.numel() != gates * hidden) {
@@ -229,18 +253,24 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
       spec.input_size = inputs;
       spec.hidden_size = hidden;
       spec.proj_size = projection.numel() > 0 ? recurrent_width : 0;
+      spec.peepholes = peephole.numel() > 0;
     } else {
       const int64_t layer = static_cast<int64_t>(i) / directions;
-      const int64_t expected_inputs = layer == 0 ? spec.input_size : directions * spec.recurrent_width();
+      const int64_t expected_inputs = spec.layer_input_size(layer);
       if (hidden != spec.hidden_size || recurrent_width != spec.recurrent_width() || inputs != expected_inputs) {
         throw Error(at + ": has H=" + std::to_string(hidden) + ", " + std::to_string(inputs) +
                     " inputs and recurrent width " + std::to_string(recurrent_width) + "; expected H=" +
                     std::to_string(spec.hidden_size) + ", " + std::to_string(expected_inputs) +
-                    " inputs and recurrent width " + std::to_string(spec.recurrent_width()));
+                    " inputs and recurrent width " + std::to_string(spec.recurrent_width()) +
+                    (spec.stacking == Stacking::per_direction ? " (each direction stacked on its own)" : ""));
+      }
+      if ((peephole.numel() > 0) != spec.peepholes) {
+        throw Error(at + ": " + (spec.peepholes ? "has no peepholes" : "has peepholes") + ", but '" + ordered[0]->path +
+                    "' " + (spec.peepholes ? "has" : "has none"));
       }
     }
-    CellWeights w = to_rnnkit(layout, {rows_of(kernel, 0, inputs), rows_of(kernel, inputs, recurrent_width), bias, {}},
-                              hidden, at);
+    CellWeights w = to_rnnkit(
+        layout, {rows_of(kernel, 0, inputs), rows_of(kernel, inputs, recurrent_width), bias, {}, peephole}, hidden, at);
     if (cell == CellKind::lstm) {
       for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] += options.forget_bias;  // rnnkit's f block
     }
@@ -253,13 +283,24 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
       s.bias_ih += " + forget_bias " + std::to_string(options.forget_bias) + " in the f block";
     }
     s.weight_hr = origin_prefix + "projection/kernel (transposed)";
+    s.weight_peephole = origin_prefix + "w_i_diag, w_f_diag, w_o_diag";
     sources.push_back(std::move(s));
     paths.push_back(c.path);
   }
   spec.validate();
   const std::string scope = options.scope.empty() ? cell_name(spec.cell) : options.scope;
   const DType dtype = options.dtype.value_or(all_f64 ? DType::f64 : DType::f32);
-  return {model_from_cell_weights(spec, GruReset::before, dtype, scope, weights, sources), paths};
+  RecurrentLayerOptions layer_options;
+  if (cell == CellKind::gru) layer_options.cell.gru_reset = GruReset::before;  // TF1's GRUCell
+  if (cell == CellKind::lstm || cell == CellKind::gru) layer_options.cell.activation = options.activation;
+  layer_options.cell.cell_clip = options.cell_clip;
+  layer_options.cell.proj_clip = options.proj_clip;
+  try {
+    check_recurrent_options(spec, layer_options);
+  } catch (const Error& e) {
+    throw Error(where + ": " + e.what());
+  }
+  return {model_from_cell_weights(spec, layer_options, dtype, scope, weights, sources), paths};
 }
 
 std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec) {
@@ -272,6 +313,8 @@ std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec) {
       if (!spec.bidirectional) {
         out.push_back(spec.num_layers == 1 ? "rnn/" + cls + "/"
                                            : "rnn/multi_rnn_cell/cell_" + std::to_string(l) + "/" + cls + "/");
+      } else if (spec.stacking == Stacking::per_direction && spec.num_layers > 1) {
+        out.push_back("bidirectional_rnn/" + dir + "multi_rnn_cell/cell_" + std::to_string(l) + "/" + cls + "/");
       } else {
         out.push_back(spec.num_layers == 1 ? "bidirectional_rnn/" + dir + cls + "/"
                                            : "stack_bidirectional_rnn/cell_" + std::to_string(l) +
@@ -293,6 +336,12 @@ std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentMo
     throw Error(std::string("export to TF1: the layer merges its directions by ") + merge_name(model.options.merge) +
                 "; TF1's bidirectional RNNs concatenate them");
   }
+  const CellOptions& cell = model.options.cell;
+  if (!cell.recurrent_activation.is_sigmoid()) {
+    throw Error("export to TF1: the layer's gates are " + cell.recurrent_activation.spec() +
+                "; TF1's LSTMCell and GRUCell gates are sigmoid");
+  }
+  if (cell.gate_clip > 0.0) throw Error("export to TF1: TF1's cells do not clip their gate pre-activations (gate_clip)");
   if (cell_paths.empty()) cell_paths = default_tf1_cell_paths(spec);
   std::vector<CellWeights> weights = cell_weights_of(model);
   if (cell_paths.size() != weights.size()) {
@@ -304,6 +353,10 @@ std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentMo
   std::vector<std::pair<std::string, Tensor<double>>> out;
   for (std::size_t i = 0; i < weights.size(); ++i) {
     CellWeights& w = weights[i];
+    if (!spec.bias) {  // TF1's cells always have a bias: a layer without one exports zeros
+      w.bias_ih = Tensor<double>({gate_count(spec.cell) * hidden});
+      w.bias_hh = Tensor<double>({gate_count(spec.cell) * hidden});
+    }
     if (spec.cell == CellKind::lstm) {
       for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] -= forget_bias;
     }
@@ -319,6 +372,15 @@ std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentMo
       out.emplace_back(path + "kernel", kernel);
       out.emplace_back(path + "bias", f.bias);
       if (spec.proj_size > 0) out.emplace_back(path + "projection/kernel", transposed<double>(w.weight_hr.view()));
+      if (spec.peepholes) {  // f.peephole rows i, f, o
+        const int64_t h = spec.hidden_size;
+        for (int64_t k = 0; k < 3; ++k) {
+          Tensor<double> diagonal({h});
+          std::copy(f.peephole.storage().begin() + k * h, f.peephole.storage().begin() + (k + 1) * h,
+                    diagonal.storage().begin());
+          out.emplace_back(path + (k == 0 ? "w_i_diag" : k == 1 ? "w_f_diag" : "w_o_diag"), std::move(diagonal));
+        }
+      }
     }
   }
   return out;

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/layers/recurrent_variables.h"
 #include "test_support.h"
 
 namespace rnnkit {
@@ -99,10 +100,8 @@ TEST(OnnxFormat, UnsupportedAttributesNameTheNodeAndTheAttribute) {
     const char* attribute;
     const char* expected;
   };
-  for (const Case& c : {Case{"clip", "attribute clip is not supported (cell clipping)"},
-                        Case{"input_forget", "attribute input_forget is not supported"},
-                        Case{"layout", "attribute layout is not supported (batch-first layout 1)"},
-                        Case{"activation_alpha", "attribute activation_alpha is not supported"}}) {
+  for (const Case& c : {Case{"input_forget", "attribute input_forget is not supported (input and forget gates coupled)"},
+                        Case{"layout", "attribute layout is not supported (batch-first layout 1)"}}) {
     onnx::ModelProto m = load(fixture("lstm_bi_2layers.onnx"));
     for (auto& n : *m.mutable_graph()->mutable_node()) {
       if (n.op_type() != "LSTM") continue;
@@ -115,6 +114,26 @@ TEST(OnnxFormat, UnsupportedAttributesNameTheNodeAndTheAttribute) {
     save(m, dir.file("bad.onnx"));
     const std::string message = error_of([&] { import_onnx(dir.file("bad.onnx")); });
     EXPECT_NE(message.find("node '/LSTM': " + std::string(c.expected)), std::string::npos) << message;
+  }
+  // Activations rnnkit does not compute, or not in that place, or not the same per direction.
+  for (const auto& [functions, expected] :
+       std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"Sigmoid", "Tanh", "Tanh", "LeakyRelu", "Tanh", "Tanh"}, "activation LeakyRelu as f (the gates) is not supported"},
+           {{"Sigmoid", "HardSigmoid", "Tanh", "Sigmoid", "Tanh", "Tanh"}, "activation HardSigmoid as g or h is not supported"},
+           {{"Sigmoid", "Tanh", "Relu", "Sigmoid", "Tanh", "Relu"}, "activations Relu and Tanh differ"},
+           {{"Sigmoid", "Tanh", "Tanh"}, "attribute activations has 3 functions, expected 6 (f, g, h per direction)"}}) {
+    onnx::ModelProto m = load(fixture("lstm_bi_2layers.onnx"));
+    for (auto& n : *m.mutable_graph()->mutable_node()) {
+      if (n.op_type() != "LSTM") continue;
+      auto* a = n.add_attribute();
+      a->set_name("activations");
+      a->set_type(onnx::AttributeProto::STRINGS);
+      for (const std::string& f : functions) a->add_strings(f);
+      break;
+    }
+    save(m, dir.file("bad.onnx"));
+    const std::string message = error_of([&] { import_onnx(dir.file("bad.onnx")); });
+    EXPECT_NE(message.find("node '/LSTM': " + expected), std::string::npos) << message;
   }
   onnx::ModelProto reverse = load(fixture("gru_bi_2layers.onnx"));
   for (auto& n : *reverse.mutable_graph()->mutable_node()) {
@@ -186,6 +205,73 @@ TEST(OnnxFormat, WeightsInConstantNodesImportLikeInitializers) {
     const auto y = b.store.value<float>(b.store.at(v.name));
     EXPECT_EQ(std::memcmp(x.data(), y.data(), x.numel() * sizeof(float)), 0) << v.name;
   }
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// A peephole LSTM without biases, with HardSigmoid gates and a clip, exported: P in ONNX's order
+// (i, o, f) at input 7, no B, the activations with their alpha and beta, clip; imported back to
+// the same spec, options and bits. (ONNX Runtime runs these exports: tests/interop/onnxruntime_test.js.)
+TEST(OnnxFormat, PeepholesClipActivationsAndNoBiasAreWrittenAsOnnxHasThem) {
+  TempDir dir;
+  RecurrentModel model{VariableStore(3), "enc",
+                       {.cell = CellKind::lstm, .input_size = 2, .hidden_size = 3, .bidirectional = true,
+                        .bias = false, .peepholes = true},
+                       {.cell = {.recurrent_activation = GateActivation::hard_sigmoid(0.25, 0.4),
+                                 .activation = CellActivation::relu, .gate_clip = 2.5}}};
+  {
+    auto scope = model.store.scope("enc");
+    create_recurrent_variables(model.store, model.spec);
+  }
+  // Label the backward peepholes: rows i, f, o = 10s, 20s, 30s.
+  const TensorView<float> p = model.store.value<float>(model.store.at("enc/l0/bw/weight_peephole"));
+  for (int64_t r = 0; r < 3; ++r) {
+    for (int64_t j = 0; j < 3; ++j) p[r * 3 + j] = static_cast<float>(10 * (r + 1) + j);
+  }
+  export_onnx(model, dir.file("m.onnx"));
+  EXPECT_EQ(error_of([&] { check_onnx_model(dir.file("m.onnx")); }), "");
+  const onnx::ModelProto m = load(dir.file("m.onnx"));
+  const onnx::NodeProto* lstm = nullptr;
+  for (const auto& n : m.graph().node()) lstm = n.op_type() == "LSTM" ? &n : lstm;
+  ASSERT_NE(lstm, nullptr);
+  ASSERT_EQ(lstm->input_size(), 8);
+  EXPECT_EQ(lstm->input(3), "");  // no B
+  std::map<std::string, const onnx::AttributeProto*> attributes;
+  for (const auto& a : lstm->attribute()) attributes[a.name()] = &a;
+  ASSERT_EQ(attributes.count("activations"), 1u);
+  const std::vector<std::string> functions(attributes["activations"]->strings().begin(), attributes["activations"]->strings().end());
+  EXPECT_EQ(functions, (std::vector<std::string>{"HardSigmoid", "Relu", "Relu", "HardSigmoid", "Relu", "Relu"}));
+  EXPECT_EQ(std::vector<float>(attributes["activation_alpha"]->floats().begin(), attributes["activation_alpha"]->floats().end()),
+            (std::vector<float>{0.25f, 0.25f}));
+  EXPECT_EQ(std::vector<float>(attributes["activation_beta"]->floats().begin(), attributes["activation_beta"]->floats().end()),
+            (std::vector<float>{0.4f, 0.4f}));
+  EXPECT_EQ(attributes["clip"]->f(), 2.5f);
+  for (const auto& t : m.graph().initializer()) {
+    if (t.name() != lstm->input(7)) continue;
+    std::vector<float> values(t.raw_data().size() / 4);
+    std::memcpy(values.data(), t.raw_data().data(), t.raw_data().size());
+    ASSERT_EQ(values.size(), 18u);  // [D=2, 3H]
+    EXPECT_EQ(std::vector<float>(values.begin() + 9, values.end()),
+              (std::vector<float>{10, 11, 12, 30, 31, 32, 20, 21, 22}));  // backward: i, o, f
+  }
+  const RecurrentModel back = import_onnx(dir.file("m.onnx"), {.scope = "enc"});
+  EXPECT_EQ(back.spec, model.spec);
+  EXPECT_EQ(back.options.cell, model.options.cell);
+  for (const Variable& v : model.store.variables()) {
+    const auto a = model.store.value<float>(v);
+    const auto b = back.store.value<float>(back.store.at(v.name));
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.numel() * sizeof(float)), 0) << v.name;
+  }
+  EXPECT_NE(back.store.at("enc/l0/bw/weight_peephole").source.find("(i, o, f as i, f, o)"), std::string::npos);
+  // What ONNX has no place for.
+  RecurrentModel cell_clip = import_onnx(dir.file("m.onnx"));
+  cell_clip.options.cell.cell_clip = 1.0;
+  EXPECT_NE(error_of([&] { export_onnx(cell_clip, dir.file("x.onnx")); }).find("clips its cell state (cell_clip)"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -30,7 +30,22 @@ std::vector<Case> cases() {
   half.forget_bias = 0.5;
   Tf1ImportOptions encoder;
   encoder.prefix = "encoder/";
+  Tf1ImportOptions clips;  // LSTMCell(cell_clip=0.3, proj_clip=0.15): not in the variables, so told
+  clips.cell_clip = 0.3;
+  clips.proj_clip = 0.15;
+  Tf1ImportOptions relu;
+  relu.activation = CellActivation::relu;
+  const RecurrentSpec peephole_proj{.cell = CellKind::lstm, .input_size = 3, .hidden_size = 5, .num_layers = 2,
+                                    .proj_size = 2, .peepholes = true};
+  const RecurrentSpec peephole_per_direction{.cell = CellKind::lstm, .input_size = 3, .hidden_size = 5,
+                                             .num_layers = 2, .bidirectional = true, .peepholes = true,
+                                             .stacking = Stacking::per_direction};
+  const RecurrentSpec gru_per_direction{.cell = CellKind::gru, .input_size = 3, .hidden_size = 5, .num_layers = 3,
+                                        .bidirectional = true, .stacking = Stacking::per_direction};
   return {
+      {"lstm_peephole_proj_clips_2layers", "lstm_peephole_proj_clips_2layers.safetensors", peephole_proj, clips},
+      {"lstm_peephole_per_direction_2layers", "lstm_peephole_per_direction_2layers.npz", peephole_per_direction, {}},
+      {"gru_relu_per_direction_3layers", "gru_relu_per_direction_3layers.npz", gru_per_direction, relu},
       {"lstm_multi_2layers", "lstm_multi_2layers.npz", {CellKind::lstm, 3, 5, 2, false, 0}, {}},
       {"lstm_proj", "lstm_proj.safetensors", {CellKind::lstm, 3, 5, 1, false, 2}, half},
       {"gru_bidirectional", "gru_bidirectional.npz", {CellKind::gru, 3, 5, 1, true, 0}, {}},
@@ -50,7 +65,7 @@ void expect_outputs(RecurrentModel& model, const SafetensorsFile& io, double tol
   auto compare = [&](const char* name, const Tensor<T>& got) {
     const Tensor<double> want = io.to_double(io.at(name));
     ASSERT_EQ(got.shape(), want.shape()) << name;
-    for (int64_t i = 0; i < got.numel(); ++i) EXPECT_NEAR(got[i], want[i], tolerance) << name << " " << i;
+    EXPECT_LE(test::max_abs_difference(got.data(), want.data(), got.numel()), tolerance) << name;
   };
   compare("output", y.output);
   compare("h_n", y.h_n);
@@ -64,6 +79,11 @@ TEST(Tf1Format, ImportedCellsComputeTf1Outputs) {
     Tf1Import imported = import_tf1(variables, c.file, c.options);
     EXPECT_EQ(imported.model.spec.to_json(), c.spec.to_json());
     const SafetensorsFile io = SafetensorsFile::read(fixture(std::string(c.name) + ".io.safetensors"));
+    if (const auto clip = io.metadata().find("cell_clip"); clip != io.metadata().end()) {  // what the fixture used
+      EXPECT_EQ(std::stod(clip->second), c.options.cell_clip);
+      EXPECT_EQ(std::stod(io.metadata().at("proj_clip")), c.options.proj_clip);
+      EXPECT_EQ(io.metadata().at("activation"), cell_activation_name(c.options.activation));
+    }
     if (imported.model.store.dtype() == DType::f64) {
       expect_outputs<double>(imported.model, io, 1e-13);
     } else {
@@ -111,6 +131,8 @@ TEST(Tf1Format, ForgetBiasIsFoldedIntoTheForgetBlock) {
 TEST(Tf1Format, DefaultNamesAreTf1s) {
   RecurrentSpec bi{CellKind::gru, 3, 4, 2, true, 0};
   EXPECT_EQ(default_tf1_cell_paths(bi).at(3), "stack_bidirectional_rnn/cell_1/bidirectional_rnn/bw/gru_cell/");
+  bi.stacking = Stacking::per_direction;
+  EXPECT_EQ(default_tf1_cell_paths(bi).at(3), "bidirectional_rnn/bw/multi_rnn_cell/cell_1/gru_cell/");
   RecurrentSpec multi{CellKind::lstm, 3, 4, 2, false, 0};
   EXPECT_EQ(default_tf1_cell_paths(multi).at(1), "rnn/multi_rnn_cell/cell_1/lstm_cell/");
 }
@@ -123,15 +145,33 @@ TEST(Tf1Format, WhatCannotBeConvertedIsNamed) {
   missing.prefix = "nothing/";
   EXPECT_NE(error_of([&] { import_tf1(others, "f", missing); }).find("cells found elsewhere: decoder/rnn/lstm_cell/"),
             std::string::npos);
-  // A bidirectional_dynamic_rnn over 2-layer MultiRNNCells: each direction stacked on its own.
-  std::map<std::string, NpyArray> per_direction;
-  for (const auto& [name, array] : read_tf1_variables(fixture("lstm_multi_2layers.npz"))) {
-    for (const char* dir : {"fw", "bw"}) {
-      per_direction["bidirectional_rnn/" + std::string(dir) + name.substr(3)] = array;
+  const std::map<std::string, NpyArray> per_direction = read_tf1_variables(fixture("lstm_peephole_per_direction_2layers.npz"));
+  // Stackings mixed: the forward direction stacked inside bidirectional_rnn, the backward around it.
+  std::map<std::string, NpyArray> mixed;
+  for (const auto& [name, array] : per_direction) {
+    const std::string bw = "bidirectional_rnn/bw/multi_rnn_cell/";
+    if (name.rfind(bw, 0) != 0) {
+      mixed[name] = array;
+      continue;
     }
+    const std::string rest = name.substr(bw.size());  // cell_k/lstm_cell/...
+    const std::size_t slash = rest.find('/');
+    mixed["multi_rnn_cell/" + rest.substr(0, slash) + "/bidirectional_rnn/bw" + rest.substr(slash)] = array;
   }
-  EXPECT_NE(error_of([&] { import_tf1(per_direction, "f"); }).find("TF1 stacks each direction on its own"),
+  EXPECT_NE(error_of([&] { import_tf1(mixed, "f"); }).find("stack their layers differently"), std::string::npos);
+  std::map<std::string, NpyArray> half_peepholes = per_direction;
+  half_peepholes.erase("bidirectional_rnn/fw/multi_rnn_cell/cell_1/lstm_cell/w_o_diag");
+  EXPECT_NE(error_of([&] { import_tf1(half_peepholes, "f"); })
+                .find("peepholes need all of w_i_diag, w_f_diag and w_o_diag; found 2 of them"),
             std::string::npos);
+  Tf1ImportOptions gru_clip;
+  gru_clip.cell_clip = 1.0;
+  EXPECT_NE(error_of([&] { import_tf1(read_tf1_variables(fixture("gru_bidirectional.npz")), "f", gru_clip); })
+                .find("cell_clip clips an LSTM's cell state"),
+            std::string::npos);
+  const Tf1Import lstm = import_tf1(per_direction, "f");
+  RecurrentModel hard{VariableStore(0), "x", lstm.model.spec, {.cell = {.recurrent_activation = GateActivation::hard_sigmoid()}}};
+  EXPECT_NE(error_of([&] { export_tf1(hard); }).find("TF1's LSTMCell and GRUCell gates are sigmoid"), std::string::npos);
   const Tf1Import gru = import_tf1(read_tf1_variables(fixture("gru_bidirectional.npz")), "f");
   RecurrentModel after{VariableStore(0), "x", gru.model.spec, {}};
   EXPECT_EQ(error_of([&] { export_tf1(gru.model); }), "");

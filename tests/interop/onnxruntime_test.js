@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// ONNX models rnnkit exports run in another runtime with the same numbers: for each cell,
+// ONNX models rnnkit exports run in another runtime with the same numbers: for each cell and
+// variant (peepholes P, clip, HardSigmoid gates with their alpha and beta, Relu cells, no B),
 // `rnnkit init` a 2-layer bidirectional model, `rnnkit export --to onnx`, run it in ONNX
-// Runtime (npm's onnxruntime-node) and compare output, h_n and c_n with `rnnkit forward`.
+// Runtime (npm's onnxruntime-node) and compare output, h_n and c_n with `rnnkit forward`; then
+// `rnnkit import --from onnx` the export and check that it computes the same again.
 // Usage: onnxruntime_test.js RNNKIT_BINARY WORK_DIR NODE_MODULES_DIR. Exits 77 (skipped)
 // when onnxruntime-node is not installed there (scripts/test.sh installs it).
 'use strict';
@@ -46,24 +48,39 @@ function readSafetensors(file) {
   const input = path.join(work, 'input.safetensors');
   writeSafetensors(input, 'input', [T, B, I], x);
   let failures = 0;
-  for (const [cell, extra] of [['lstm', []], ['gru', []], ['gru', ['--gru-reset', 'before']], ['rnn_tanh', []], ['rnn_relu', []]]) {
-    const label = cell + (extra.length ? ' reset before' : '');
-    const base = path.join(work, cell + (extra.length ? '_before' : ''));
+  const variants = [
+    ['lstm', []], ['gru', []], ['gru', ['--gru-reset', 'before']], ['rnn_tanh', []], ['rnn_relu', []],
+    ['lstm', ['--peepholes', '--gate-clip', '0.5', '--recurrent-activation', 'hard_sigmoid(alpha=0.25, beta=0.45)']],
+    ['lstm', ['--no-bias', '--activation', 'relu', '--peepholes']],
+    ['gru', ['--recurrent-activation', 'hard_sigmoid(alpha=0.16666666666666666, beta=0.5)', '--gate-clip', '0.5', '--no-bias']],
+    ['gru', ['--gru-reset', 'before', '--activation', 'relu', '--gate-clip', '0.5']],
+    ['rnn_tanh', ['--gate-clip', '0.3', '--no-bias']],
+  ];
+  for (const [index, [cell, extra]] of variants.entries()) {
+    const label = [cell, ...extra].join(' ');
+    const base = path.join(work, `${index}_${cell}`);
     execFileSync(rnnkit, ['init', '--cell', cell, '--input-size', `${I}`, '--hidden-size', `${H}`, '--layers', '2',
                           '--bidirectional', '--preset', 'pytorch', '--seed', '5', '-o', base + '.safetensors', ...extra]);
     execFileSync(rnnkit, ['export', '--to', 'onnx', base + '.safetensors', '-o', base + '.onnx']);
     execFileSync(rnnkit, ['forward', base + '.safetensors', input, '-o', base + '.out.safetensors']);
+    execFileSync(rnnkit, ['import', '--from', 'onnx', base + '.onnx', '-o', base + '.back.safetensors']);
+    execFileSync(rnnkit, ['forward', base + '.back.safetensors', input, '-o', base + '.back.out.safetensors']);
     const expected = readSafetensors(base + '.out.safetensors');
+    const reimported = readSafetensors(base + '.back.out.safetensors');
     const session = await ort.InferenceSession.create(base + '.onnx');
     const got = await session.run({ input: new ort.Tensor('float32', x, [T, B, I]) });
-    let worst = 0;
+    let worst = 0, back = 0;
     for (const name of Object.keys(expected)) {
-      const a = got[name].data, b = expected[name].data;
+      const a = got[name].data, b = expected[name].data, c = reimported[name].data;
       if (a.length !== b.length) throw new Error(`${label}: ${name} has ${a.length} values in ONNX Runtime, ${b.length} in rnnkit`);
-      for (let i = 0; i < a.length; ++i) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+      for (let i = 0; i < a.length; ++i) {
+        worst = Math.max(worst, Math.abs(a[i] - b[i]));  // Math.max keeps a NaN
+        back = Math.max(back, Math.abs(c[i] - b[i]));
+      }
     }
-    console.log(`${label}: outputs ${Object.keys(expected).join(', ')}; max |onnxruntime - rnnkit| = ${worst.toExponential(2)}`);
-    if (!(worst <= 1e-5)) failures += 1;
+    console.log(`${label}: outputs ${Object.keys(expected).join(', ')}; max |onnxruntime - rnnkit| = ` +
+                `${worst.toExponential(2)}, re-imported: ${back.toExponential(2)}`);
+    if (!(worst <= 1e-5) || !(back === 0)) failures += 1;
   }
   process.exit(failures ? 1 : 0);
 })().catch((e) => {

@@ -21,6 +21,13 @@
 //   and the simple RNN of each (one block, "h").
 // With one bias, importing sets bias_ih to it and bias_hh to zero (the cell adds them, so
 // the outputs are the same); exporting writes bias_ih + bias_hh (exact when bias_hh is 0).
+// A layer without biases (PyTorch bias=False, Keras use_bias=False, an ONNX node without B)
+// has no bias tensors on either side.
+//
+// Peephole LSTMs: ONNX's P [3H] per direction holds the gates i, o, f; TensorFlow 1's LSTMCell
+// w_i_diag, w_f_diag, w_o_diag [H] each (read here as one [3, H] in that order); rnnkit's
+// weight_peephole [3, H] rows i, f, o. The row's `peephole_gates` spells the framework's order
+// (empty: it has no peephole LSTM).
 #pragma once
 
 #include <span>
@@ -50,6 +57,7 @@ struct CellLayout {
   std::string_view gates;    // the framework's gate blocks in order, in rnnkit's letters
   bool transposed;           // kernels stored [in, G*H] (y = x K) rather than [G*H, in]
   BiasStyle bias;
+  std::string_view peephole_gates = "";  // LSTM: the peephole vectors' order, e.g. "iof"; "": none
 };
 
 // Every row of the table.
@@ -60,14 +68,16 @@ const CellLayout& cell_layout(Framework framework, CellKind cell, GruReset reset
 
 // One direction of one layer in rnnkit's layout.
 struct CellWeights {
-  Tensor<double> weight_ih, weight_hh, bias_ih, bias_hh;
-  Tensor<double> weight_hr;  // LSTM projection [P, H]; no elements without one
+  Tensor<double> weight_ih, weight_hh, bias_ih, bias_hh;  // biases: no elements without biases
+  Tensor<double> weight_hr;        // LSTM projection [P, H]; no elements without one
+  Tensor<double> weight_peephole;  // [3, H] rows i, f, o; no elements without peepholes
 };
 
 // The same in a framework's layout: `kernel` and `recurrent` as stored; `bias` as the bias
-// style says; `recurrent_bias` only for BiasStyle::separate.
+// style says (no elements: a layer without biases); `recurrent_bias` only for
+// BiasStyle::separate; `peephole` [3, H] in the layout's peephole_gates order.
 struct FrameworkCellWeights {
-  Tensor<double> kernel, recurrent, bias, recurrent_bias;
+  Tensor<double> kernel, recurrent, bias, recurrent_bias, peephole;
 };
 
 // Throws Error naming the tensor whose shape does not fit the layout and hidden size H
@@ -78,18 +88,20 @@ FrameworkCellWeights from_rnnkit(const CellLayout& layout, const CellWeights& we
 
 // Where each of a cell's rnnkit tensors came from, e.g. "keras FILE:lstm/lstm/lstm_cell/kernel:0".
 struct CellSources {
-  std::string weight_ih, weight_hh, bias_ih, bias_hh, weight_hr;
+  std::string weight_ih, weight_hh, bias_ih, bias_hh, weight_hr, weight_peephole;
 };
 // The sources of a cell read from `origin` (e.g. "keras w.h5:lstm/") with the framework's
-// tensor names, following the layout's bias style.
+// tensor names, following the layout's bias style (bias "": the cell has no biases).
 CellSources cell_sources(const CellLayout& layout, const std::string& origin, const std::string& kernel,
                          const std::string& recurrent, const std::string& bias, const std::string& recurrent_bias = "");
 
 // A model whose variables (under `scope`, in a store of `dtype`) hold `weights`, one per
 // layer and direction (index layer * D + direction), each variable's source set from
-// `sources` (same indexing); weight_hr for an LSTM with a projection.
-RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, GruReset reset, DType dtype, const std::string& scope,
-                                       const std::vector<CellWeights>& weights, const std::vector<CellSources>& sources);
+// `sources` (same indexing); the spec says which variables there are (biases, weight_hr,
+// weight_peephole). Throws Error naming a tensor whose shape does not fit the spec.
+RecurrentModel model_from_cell_weights(const RecurrentSpec& spec, const RecurrentLayerOptions& options, DType dtype,
+                                       const std::string& scope, const std::vector<CellWeights>& weights,
+                                       const std::vector<CellSources>& sources);
 // The model's weights, one per layer and direction, as float64 (weight_hr too, if any).
 std::vector<CellWeights> cell_weights_of(const RecurrentModel& model);
 

@@ -8,10 +8,11 @@
 //   <layer>/<weight name>. Bidirectional: "bidirectional/forward_lstm/lstm_cell/kernel:0",
 //   ".../backward_lstm/...".
 // Per cell: kernel [I, G*H], recurrent_kernel [H, G*H], bias [G*H] (GRU reset_after=True:
-// [2, G*H]); gates i, f, c, o (LSTM) and z, r, h (GRU): see formats/cell_layout.h.
-// G comes from the shapes (4 LSTM, 3 GRU, 1 SimpleRNN), the GRU's reset form from its bias.
-// Keras' SimpleRNN activation is not in the weights: tanh unless told relu. Recurrent
-// activations are assumed to be sigmoid (Keras 2's default; hard_sigmoid models differ).
+// [2, G*H]; none with use_bias=False); gates i, f, c, o (LSTM) and z, r, h (GRU): see
+// formats/cell_layout.h. G comes from the shapes (4 LSTM, 3 GRU, 1 SimpleRNN), the GRU's reset
+// form from its bias (a GRU without one must be told it). Activations are not in the weights:
+// a SimpleRNN is tanh unless told relu, LSTM and GRU gates sigmoid and cells tanh unless told
+// (Keras before 2.3 defaulted recurrent_activation to hard_sigmoid: alpha 0.2, beta 0.5).
 #pragma once
 
 #include <map>
@@ -27,6 +28,9 @@ struct KerasImportOptions {
   std::vector<std::string> layers;           // Keras layer names, stacked in this order; empty: every recurrent layer
   std::string scope;                         // rnnkit scope; default: the cell name
   std::optional<CellKind> rnn_nonlinearity;  // SimpleRNN: rnn_tanh (default) or rnn_relu
+  GateActivation recurrent_activation;       // LSTM, GRU: as the Keras layer was built
+  CellActivation activation = CellActivation::tanh;
+  std::optional<GruReset> gru_reset;         // GRU: needed without biases, checked against them otherwise
 };
 
 // Every weight of every layer of a Keras weight file, as float64, by "<layer>/<weight name>"
@@ -40,8 +44,10 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
 
 // Writes the layer as Keras would save it: one Keras layer per rnnkit layer, named like
 // Keras' defaults (lstm, lstm_1, ...; bidirectional, bidirectional_1 with forward_/backward_
-// cells), float32 or float64 as the store. Throws Error for what Keras cannot express (an
-// LSTM projection). Written atomically.
+// cells), float32 or float64 as the store, no bias datasets for a layer without biases. Throws
+// Error for what Keras cannot express (an LSTM projection, peepholes, clips, per-direction
+// stacking). The activations are not weights: the Keras code that loads the file builds its
+// layers with them. Written atomically.
 void export_keras(const RecurrentModel& model, const std::string& path);
 
 }  // namespace rnnkit

@@ -3,6 +3,7 @@
 //
 //   LSTMCell, BasicLSTMCell  {cell}/kernel [in + R, 4H] (gates i, j, f, o), {cell}/bias [4H],
 //                            LSTMCell(num_proj=P): {cell}/projection/kernel [H, P], R = P
+//                            LSTMCell(use_peepholes=True): {cell}/w_i_diag, w_f_diag, w_o_diag [H]
 //   GRUCell                  gru_cell/gates/kernel [in + H, 2H] (r, u), gru_cell/gates/bias [2H],
 //                            gru_cell/candidate/kernel [in + H, H], gru_cell/candidate/bias [H]
 //   BasicRNNCell             basic_rnn_cell/kernel [in + H, H], basic_rnn_cell/bias [H]
@@ -10,7 +11,11 @@
 //   rnn/{cell}/                                     one layer (tf.nn.dynamic_rnn)
 //   rnn/multi_rnn_cell/cell_{k}/{cell}/             stacked (MultiRNNCell)
 //   bidirectional_rnn/{fw|bw}/{cell}/               bidirectional_dynamic_rnn
+//   bidirectional_rnn/{fw|bw}/multi_rnn_cell/cell_{k}/{cell}/   bidirectional_dynamic_rnn over a MultiRNNCell
+//                                                   per direction: each direction stacked on its own
+//                                                   (rnnkit's per-direction stacking)
 //   stack_bidirectional_rnn/cell_{k}/bidirectional_rnn/{fw|bw}/{cell}/   stack_bidirectional_dynamic_rnn
+//                                                   (per-layer stacking, as PyTorch)
 // or the user's own scopes in place of rnn/... (a ":0" suffix is ignored).
 //
 // Conversion (formats/cell_layout.h does the gates): the kernel's first `in` rows are the
@@ -18,10 +23,9 @@
 // g, o; TF1 adds forget_bias (default 1.0) to the forget gate at run time, rnnkit folds it
 // into bias_ih's f block (in float32 that sum rounds: import as float64 to keep every bit);
 // GRUCell computes the reset before the recurrent product (rnnkit's gru_reset before) with
-// its update gate u = rnnkit's z; the candidate's weights are rnnkit's n block.
-// Not convertible, and an error that says so: a bidirectional_dynamic_rnn over MultiRNNCells
-// of 2 or more layers (each direction is stacked on its own; rnnkit's stacked bidirectional
-// layer feeds both directions to the next layer, as stack_bidirectional_dynamic_rnn does).
+// its update gate u = rnnkit's z; the candidate's weights are rnnkit's n block; the peephole
+// diagonals are weight_peephole's rows i, f, o. What TF1 keeps in the cell's constructor and
+// not in its variables (LSTMCell's cell_clip, proj_clip, activation) the import is told.
 #pragma once
 
 #include <map>
@@ -44,6 +48,9 @@ struct Tf1ImportOptions {
   double forget_bias = 1.0;                  // LSTM: TF1's run-time forget bias, folded into bias_ih
   std::optional<CellKind> rnn_nonlinearity;  // BasicRNNCell's activation: tanh (default) or relu
   std::optional<DType> dtype;                // default: float64 if every tensor is F64, else float32
+  // LSTMCell(cell_clip=, proj_clip=, activation=) and GRUCell(activation=): not in the variables.
+  double cell_clip = 0.0, proj_clip = 0.0;   // 0: none
+  CellActivation activation = CellActivation::tanh;
 };
 
 struct Tf1Import {
@@ -55,7 +62,8 @@ struct Tf1Import {
 
 // Throws Error naming `origin` and what does not fit: no cell under the prefix (with the
 // cells found elsewhere), cells of several models (pick one with a prefix), mixed cell
-// kinds, missing layers or tensors, wrong shapes, a per-direction MultiRNNCell stack.
+// kinds or stackings, missing layers or tensors, wrong shapes, some of the peephole diagonals,
+// options that do not fit the cells (a cell clip on a GRU, a projection clip without one).
 Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std::string& origin,
                      const Tf1ImportOptions& options = {});
 
@@ -64,9 +72,11 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
 std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec);
 
 // The layer's variables under TF1 names (cell_paths: one per layer and direction; empty: the
-// defaults), float64 values, forget_bias taken back out of the LSTM forget block. Throws
-// Error for a GRU with the reset after the product (TF1's GRUCell resets before) or a merge
-// other than concat.
+// defaults), float64 values, forget_bias taken back out of the LSTM forget block, zero biases
+// for a layer without biases (TF1's cells always have one). Throws Error for a GRU with the
+// reset after the product (TF1's GRUCell resets before), a merge other than concat,
+// hard_sigmoid gates or a gate clip. The cell clip, projection clip and activation are not
+// variables: the TF1 code that loads them says them to LSTMCell.
 std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentModel& model, double forget_bias = 1.0,
                                                                std::vector<std::string> cell_paths = {});
 
