@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Keras files rnnkit writes read back in h5py as Keras reads them, and compute Keras'
-numbers: `rnnkit init` a model, `rnnkit export --to keras`, then h5py walks layer_names and
-weight_names and numpy runs Keras' equations (tests/fixtures/make_keras_fixtures.py) on
-the exported weights; `rnnkit forward` on the same input must agree.
+numbers: `rnnkit init` a model (with and without biases, sigmoid or hard_sigmoid gates, tanh
+or relu cells), `rnnkit export --to keras`, then h5py walks layer_names and weight_names and
+numpy runs Keras' equations (tests/fixtures/make_keras_fixtures.py) on the exported weights;
+`rnnkit forward` on the same input must agree (a NaN anywhere fails).
 Usage: keras_h5py_test.py RNNKIT_BINARY SOURCE_DIR WORK_DIR. Exits 77 (skipped) without h5py."""
 import os
 import subprocess
@@ -21,18 +22,23 @@ def main():
     sys.path.insert(0, os.path.join(source, "tests", "fixtures"))
     sys.path.insert(0, os.path.join(source, "tests", "interop"))
     import make_keras_fixtures as keras
-    from make_recurrent_fixtures import write_safetensors
+    from safetensors_io import write_safetensors
     from numpy_read_test import read_safetensors
 
     os.makedirs(work, exist_ok=True)
     failures = 0
-    for cell, args, reset_after in [("lstm", [], True), ("gru", [], True), ("gru", ["--gru-reset", "before"], False),
-                                    ("rnn_tanh", [], True)]:
-        model = os.path.join(work, f"{cell}.safetensors")
+    hard = ["--recurrent-activation", "hard_sigmoid(alpha=0.2, beta=0.5)"]  # Keras 2's constants
+    for index, (cell, args, reset_after) in enumerate([
+            ("lstm", [], True), ("gru", [], True), ("gru", ["--gru-reset", "before"], False), ("rnn_tanh", [], True),
+            ("lstm", ["--no-bias"] + hard, True), ("gru", ["--no-bias", "--activation", "relu"], True),
+            ("gru", ["--gru-reset", "before"] + hard + ["--activation", "relu"], False)]):
+        recurrent_activation = "hard_sigmoid" if "--recurrent-activation" in args else "sigmoid"
+        activation = "relu" if "relu" in args else "tanh"
+        model = os.path.join(work, f"{index}_{cell}.safetensors")
         subprocess.run([rnnkit, "init", "--cell", cell, "--input-size", str(keras.I), "--hidden-size", str(keras.H),
                         "--layers", "2", "--bidirectional", "--preset", "pytorch", "--seed", "3", "-o", model] + args,
                        check=True, stdout=subprocess.DEVNULL)
-        h5 = os.path.join(work, f"{cell}.h5")
+        h5 = os.path.join(work, f"{index}_{cell}.h5")
         subprocess.run([rnnkit, "export", "--to", "keras", model, "-o", h5], check=True, stdout=subprocess.DEVNULL)
         rng = np.random.default_rng(0)
         x = rng.uniform(-1, 1, (keras.T, keras.B, keras.I))
@@ -48,17 +54,21 @@ def main():
                         if f"/{prefix}" in n:
                             w[n.split("/")[-1].split(":")[0]] = f[layer][n][()].astype(np.float64)
                     xin = seq[::-1] if d else seq
-                    o, _, _ = keras.run_cell("rnn" if cell == "rnn_tanh" else cell, w, xin, reset_after)
+                    if "--no-bias" in args and "bias" in w:
+                        print(f"{cell} {args}: a bias dataset in a layer exported without biases")
+                        failures += 1
+                    o, _, _ = keras.run_cell("rnn" if cell == "rnn_tanh" else cell, w, xin, reset_after,
+                                             recurrent_activation, activation)
                     outs.append(o[::-1] if d else o)
                 seq = np.concatenate(outs, axis=2)
-        io = os.path.join(work, f"{cell}.in.safetensors")
+        io = os.path.join(work, f"{index}_{cell}.in.safetensors")
         write_safetensors(io, {"input": x.astype(np.float32)}, {})
-        out = os.path.join(work, f"{cell}.out.safetensors")
+        out = os.path.join(work, f"{index}_{cell}.out.safetensors")
         subprocess.run([rnnkit, "forward", model, io, "-o", out], check=True, stdout=subprocess.DEVNULL)
         got = read_safetensors(out)[0]["output"]
         err = float(np.max(np.abs(got - seq)))
-        print(f"{cell} {'reset_after' if reset_after else 'reset_before'}: layers {layers}, max |rnnkit - keras| = {err:.2e}")
-        if err > 2e-5:
+        print(f"{cell} {' '.join(args)}: layers {layers}, max |rnnkit - keras| = {err:.2e}")
+        if not err <= 2e-5:  # fails on NaN too
             failures += 1
     return 1 if failures else 0
 

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cell_arguments.h"
 #include "commands.h"
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
@@ -12,6 +13,7 @@
 #include "rnnkit/formats/onnx.h"
 #include "rnnkit/formats/pytorch.h"
 #include "rnnkit/formats/tf1.h"
+#include "rnnkit/init/spec.h"
 
 namespace rnnkit::cli {
 namespace {
@@ -20,6 +22,9 @@ struct ImportArgs {
   std::string from, prefix, nonlinearity, scope, input, output, dtype;
   std::vector<std::string> layers, nodes;
   std::optional<double> forget_bias;
+  // What a weights file does not record (keras, tf1), as the model was built.
+  std::string recurrent_activation, activation, gru_reset;
+  double cell_clip = 0.0, proj_clip = 0.0;
 };
 
 struct ExportArgs {
@@ -45,6 +50,17 @@ void run_import(const ImportArgs& args) {
   if (args.from != "tf1" && (args.forget_bias || !args.dtype.empty())) {
     throw CLI::ValidationError("--forget-bias/--dtype", "apply to --from tf1 only");
   }
+  if (args.from != "tf1" && (args.cell_clip > 0 || args.proj_clip > 0)) {
+    throw CLI::ValidationError("--cell-clip/--proj-clip", "apply to --from tf1 only (TF1's LSTMCell cell_clip, proj_clip)");
+  }
+  if (args.from != "keras" && (!args.recurrent_activation.empty() || !args.gru_reset.empty())) {
+    throw CLI::ValidationError("--recurrent-activation/--gru-reset",
+                               "apply to --from keras only (ONNX nodes say theirs; PyTorch and TF1 gates are sigmoid)");
+  }
+  if (args.from != "keras" && args.from != "tf1" && !args.activation.empty()) {
+    throw CLI::ValidationError("--activation", "applies to --from keras and tf1 (ONNX nodes say theirs)");
+  }
+  const CellActivation activation = args.activation.empty() ? CellActivation::tanh : parse_cell_activation(args.activation);
   std::optional<RecurrentModel> model;
   nlohmann::ordered_json source{{"format", args.from}, {"file", args.input}};
   if (args.from == "pytorch") {
@@ -66,6 +82,9 @@ void run_import(const ImportArgs& args) {
     options.rnn_nonlinearity = nonlinearity(args.nonlinearity);
     if (args.forget_bias) options.forget_bias = *args.forget_bias;
     if (!args.dtype.empty()) options.dtype = args.dtype == "f64" ? DType::f64 : DType::f32;
+    options.cell_clip = args.cell_clip;
+    options.proj_clip = args.proj_clip;
+    options.activation = activation;
     const std::map<std::string, NpyArray> variables = read_tf1_variables(args.input);
     Tf1Import imported = import_tf1(variables, args.input, options);
     model.emplace(std::move(imported.model));
@@ -82,6 +101,15 @@ void run_import(const ImportArgs& args) {
     options.layers = args.layers;
     options.scope = args.scope;
     options.rnn_nonlinearity = nonlinearity(args.nonlinearity);
+    if (!args.recurrent_activation.empty()) {
+      try {
+        options.recurrent_activation = parse_gate_activation(args.recurrent_activation);
+      } catch (const Error& e) {
+        throw Error(std::string("--recurrent-activation: ") + e.what());
+      }
+    }
+    options.activation = activation;
+    if (!args.gru_reset.empty()) options.gru_reset = parse_gru_reset(args.gru_reset);
     model.emplace(import_keras(args.input, options));
   }
   SaveOptions save;
@@ -94,6 +122,7 @@ void run_import(const ImportArgs& args) {
             << (s.proj_size > 0 ? ", P=" + std::to_string(s.proj_size) : "") << ", " << s.num_layers << " layer(s), "
             << (s.bidirectional ? "bidirectional" : "one direction") << ", " << dtype_name(model->store.dtype())
             << "), " << model->store.variables().size() << " tensors\n";
+  std::cout << "  " << describe_layer(model->spec, model->options) << "\n";
 }
 
 // What an import of `format` recorded (rnnkit.source), so that export writes the same names
@@ -104,6 +133,27 @@ nlohmann::json recorded_source(const std::string& path, const std::string& forma
   if (it == file.metadata().end()) return nlohmann::json::object();
   const nlohmann::json source = nlohmann::json::parse(it->second, nullptr, false);
   return source.is_object() && source.value("format", "") == format ? source : nlohmann::json::object();
+}
+
+// What a weights-only file cannot hold, said for the code that loads it: the layers' own
+// constructor arguments (TF1's LSTMCell(cell_clip=...), Keras' LSTM(recurrent_activation=...)).
+void print_constructor_arguments(const RecurrentModel& model, const std::string& who) {
+  const CellOptions& c = model.options.cell;
+  std::vector<std::string> told;
+  if (!c.recurrent_activation.is_sigmoid()) {
+    const bool keras2 = c.recurrent_activation.alpha == 0.2 && c.recurrent_activation.beta == 0.5;
+    told.push_back(keras2 ? "recurrent_activation='hard_sigmoid' (Keras 2's 0.2 x + 0.5)"
+                          : "recurrent_activation " + c.recurrent_activation.spec());
+  }
+  if (c.activation != CellActivation::tanh) told.push_back(std::string("activation='") + cell_activation_name(c.activation) + "'");
+  if (!model.spec.bias) told.push_back("use_bias=False");
+  if (c.cell_clip > 0) told.push_back("cell_clip=" + format_spec_number(c.cell_clip));
+  if (c.proj_clip > 0) told.push_back("proj_clip=" + format_spec_number(c.proj_clip));
+  if (model.spec.peepholes) told.push_back("use_peepholes=True");
+  if (told.empty()) return;
+  std::string list;
+  for (const std::string& t : told) list += (list.empty() ? "" : ", ") + t;
+  std::cout << "  not in the weights: " << who << " " << list << "\n";
 }
 
 void run_export(const ExportArgs& args) {
@@ -140,6 +190,7 @@ void run_export(const ExportArgs& args) {
     write_safetensors(args.output, tensors, {{"format", "tf1"}});
     std::cout << "wrote " << args.output << ": TF1 variables (" << named.size() << " tensors, forget_bias "
               << forget_bias << " taken out of the LSTM forget gate)\n";
+    print_constructor_arguments(model, "TF1 code that loads them builds its cells with");
     return;
   }
   if (args.to == "onnx") {
@@ -153,6 +204,7 @@ void run_export(const ExportArgs& args) {
     export_keras(model, args.output);
     std::cout << "wrote " << args.output << ": Keras 2 HDF5 weights, " << model.spec.num_layers << " layer(s)"
               << (model.spec.bidirectional ? " in Bidirectional" : "") << "\n";
+    print_constructor_arguments(model, "Keras code that loads them builds its layers with");
     return;
   }
   const std::string prefix = args.prefix ? *args.prefix : recorded_source(args.model, "pytorch").value("prefix", "");
@@ -181,6 +233,17 @@ void add_import_command(CLI::App& app) {
   cmd->add_option("--layer", args->layers, "keras: a layer to import (repeat to stack; default: every recurrent layer)");
   cmd->add_option("--nonlinearity", args->nonlinearity, "nn.RNN's / SimpleRNN's activation (not stored with the weights)")
       ->check(CLI::IsMember({"tanh", "relu"}));
+  cmd->add_option("--recurrent-activation", args->recurrent_activation,
+                  "keras: the LSTM/GRU gates' activation, not stored with the weights: sigmoid (default) or "
+                  "hard_sigmoid (Keras before 2.3: 0.2 x + 0.5)");
+  cmd->add_option("--activation", args->activation, "keras, tf1: the LSTM/GRU cell activation (not stored): tanh or relu")
+      ->check(CLI::IsMember({"tanh", "relu"}));
+  cmd->add_option("--gru-reset", args->gru_reset, "keras: a GRU's reset form, needed when it has no biases")
+      ->check(CLI::IsMember({"after", "before"}));
+  cmd->add_option("--cell-clip", args->cell_clip, "tf1: LSTMCell's cell_clip (not stored with the variables)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--proj-clip", args->proj_clip, "tf1: LSTMCell's proj_clip (not stored with the variables)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--scope", args->scope, "Scope of the layer's variables (default: the cell name)");
   cmd->add_option("input", args->input, "The file to convert")->required();
   cmd->add_option("-o,--output", args->output, "Output checkpoint (.safetensors)")->required();
