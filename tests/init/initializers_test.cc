@@ -122,7 +122,7 @@ double orthogonality_error(const Tensor<double>& m, double gain) {
     for (int64_t b = 0; b < n; ++b) {
       double s = 0.0;
       for (int64_t k = 0; k < len; ++k) s += wide ? m(a, k) * m(b, k) : m(k, a) * m(k, b);
-      worst = std::max(worst, std::abs(s / (gain * gain) - (a == b ? 1.0 : 0.0)));
+      worst = test::nan_max(worst, std::abs(s / (gain * gain) - (a == b ? 1.0 : 0.0)));
     }
   }
   return worst;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "test_support.h"
+
 namespace rnnkit {
 namespace {
 
@@ -22,7 +24,7 @@ double worst_ulps(Fn fn, Ref ref, float low, float high, int samples) {
   double worst = 0;
   for (int k = 0; k <= samples; ++k) {
     const float x = low + (high - low) * static_cast<float>(k) / static_cast<float>(samples);
-    worst = std::max(worst, ulps(fn(x), ref(static_cast<double>(x))));
+    worst = test::nan_max(worst, ulps(fn(x), ref(static_cast<double>(x))));
   }
   return worst;
 }

@@ -23,9 +23,7 @@ Tensor<double> random_tensor(Shape shape, const std::string& name) {
 
 double max_diff(TensorView<const double> a, TensorView<const double> b) {
   EXPECT_EQ(a.shape(), b.shape());
-  double worst = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst;
+  return test::max_abs_difference(a.data(), b.data(), a.numel());  // NaN if either holds one
 }
 
 // A fused LSTM store under "rnn" with every weight and bias from N(0, 0.5).
@@ -73,10 +71,10 @@ double max_gradient_difference(VariableStore& fused, const std::string& fused_pr
     const auto dwt = custom.grad<double>(custom.at(scope + "wt"));
     const auto dbi = custom.grad<double>(custom.at(scope + "bi"));
     for (int64_t j = 0; j < kH; ++j) {
-      for (int64_t i = 0; i < kI; ++i) worst = std::max(worst, std::abs(dwx[i * kH + j] - dw_ih[(gate * kH + j) * kI + i]));
-      for (int64_t i = 0; i < kH; ++i) worst = std::max(worst, std::abs(dwt[i * kH + j] - dw_hh[(gate * kH + j) * kH + i]));
-      worst = std::max(worst, std::abs(dbi[j] - db_ih[gate * kH + j]));
-      worst = std::max(worst, std::abs(db_ih[gate * kH + j] - db_hh[gate * kH + j]));  // b_ih and b_hh get the same
+      for (int64_t i = 0; i < kI; ++i) worst = test::nan_max(worst, std::abs(dwx[i * kH + j] - dw_ih[(gate * kH + j) * kI + i]));
+      for (int64_t i = 0; i < kH; ++i) worst = test::nan_max(worst, std::abs(dwt[i * kH + j] - dw_hh[(gate * kH + j) * kH + i]));
+      worst = test::nan_max(worst, std::abs(dbi[j] - db_ih[gate * kH + j]));
+      worst = test::nan_max(worst, std::abs(db_ih[gate * kH + j] - db_hh[gate * kH + j]));  // b_ih and b_hh get the same
     }
   }
   return worst;
