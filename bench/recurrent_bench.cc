@@ -30,8 +30,8 @@ constexpr BenchConfig kConfigs[] = {
 double nominal_flops(const rnnkit::RecurrentSpec& spec, int64_t steps, int64_t batch) {
   double flops = 0;
   for (int64_t l = 0; l < spec.num_layers; ++l) {
-    const int64_t per_step = 2 * batch * (spec.layer_input_size(l) + spec.hidden_size) *
-                             rnnkit::gate_count(spec.cell) * spec.hidden_size * spec.directions();
+    const int64_t per_step = 2 * batch * (spec.layer_input_size(l) + spec.hidden_size) * rnnkit::gate_count(spec.cell) *
+                             spec.hidden_size * spec.directions();
     flops += static_cast<double>(per_step) * static_cast<double>(steps);
   }
   return flops;
@@ -39,8 +39,11 @@ double nominal_flops(const rnnkit::RecurrentSpec& spec, int64_t steps, int64_t b
 
 void run_recurrent(benchmark::State& state, rnnkit::CellKind cell, BenchConfig c, bool training, int threads) {
   rnnkit::set_threads(threads);
-  const rnnkit::RecurrentSpec spec{.cell = cell, .input_size = c.size, .hidden_size = c.size,
-                                   .num_layers = c.layers, .bidirectional = c.bidirectional};
+  const rnnkit::RecurrentSpec spec{.cell = cell,
+                                   .input_size = c.size,
+                                   .hidden_size = c.size,
+                                   .num_layers = c.layers,
+                                   .bidirectional = c.bidirectional};
   rnnkit::VariableStore store(1);
   {
     auto scope = store.scope("rnn");

@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
@@ -31,8 +31,7 @@ class TempDir {
 
 // Checks sample mean and variance against the distribution's, with tolerances of
 // `sigmas` standard errors: SE(mean) = sd/sqrt(n), SE(var) = var*sqrt((kurtosis-1)/n).
-void expect_moments(std::span<const double> values, double mean, double stddev, double kurtosis,
-                    double sigmas = 5.0);
+void expect_moments(std::span<const double> values, double mean, double stddev, double kurtosis, double sigmas = 5.0);
 
 // A running maximum that keeps a NaN: std::max(worst, NaN) returns worst, so a max-reduction
 // built on it passes a NaN by as if it were not there. Compare the result with EXPECT_LE /
@@ -45,7 +44,8 @@ inline double nan_max(double worst, double x) {
 template <class A, class B>
 double max_abs_difference(const A* a, const B* b, int64_t n) {
   double worst = 0.0;
-  for (int64_t i = 0; i < n; ++i) worst = nan_max(worst, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
+  for (int64_t i = 0; i < n; ++i)
+    worst = nan_max(worst, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
   return worst;
 }
 

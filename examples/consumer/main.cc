@@ -31,8 +31,8 @@ int main(int argc, char** argv) {
     options.include = {"classifier/encoder/**"};
     const rnnkit::RestoreReport report = rnnkit::restore_checkpoint(model, path, options);
     model.set_trainable("classifier/encoder/**", false);
-    std::cout << "loaded " << report.loaded.size() << " tensors; "
-              << model.at("classifier/head/weight").init_spec << " for the head\n";
+    std::cout << "loaded " << report.loaded.size() << " tensors; " << model.at("classifier/head/weight").init_spec
+              << " for the head\n";
     return report.loaded.size() == 8 ? 0 : 1;
   } catch (const rnnkit::Error& e) {
     std::cerr << e.what() << "\n";

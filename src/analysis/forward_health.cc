@@ -65,7 +65,8 @@ ForwardHealth measure_forward_health(const RecurrentSpec& spec, const ProbeTraje
           int64_t n = 0;
           for (int64_t b = 0; b < B; ++b) {
             const double* block = gates + b * width + static_cast<int64_t>(k) * H;
-            for (int64_t j = 0; j < H; ++j) n += (tanh ? cell_saturated(block[j]) : sigmoid_saturated(block[j])) ? 1 : 0;
+            for (int64_t j = 0; j < H; ++j)
+              n += (tanh ? cell_saturated(block[j]) : sigmoid_saturated(block[j])) ? 1 : 0;
           }
           layer.saturation[k].fraction.push_back(static_cast<double>(n) / static_cast<double>(B * H));
         }

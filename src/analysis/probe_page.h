@@ -6,7 +6,8 @@
 
 namespace rnnkit {
 
-inline constexpr std::string_view kProbeBody = R"html(<h1>rnnkit probe: gradient flow, step Jacobians, saturation and spectra</h1>
+inline constexpr std::string_view kProbeBody =
+    R"html(<h1>rnnkit probe: gradient flow, step Jacobians, saturation and spectra</h1>
 <p id="summary"></p>
 <h2>Gradient flow and the step Jacobian</h2>
 <div class="grid" id="flow"></div>

@@ -31,7 +31,8 @@ Json seed_json(uint64_t seed, const ProbeResult& r) {
   for (const std::vector<double>& step : r.jacobian_norms) s["jacobian_norm_by_step"].push_back(numbers(step));
   s["layers"] = Json::array();
   for (const LayerHealth& layer : r.health.layers) {
-    Json l{{"state_mean", numbers(layer.state_mean)}, {"state_std", numbers(layer.state_std)},
+    Json l{{"state_mean", numbers(layer.state_mean)},
+           {"state_std", numbers(layer.state_std)},
            {"saturation", Json::array()}};
     for (const Saturation& g : layer.saturation) {
       l["saturation"].push_back({{"name", g.name}, {"rule", g.rule}, {"fraction", numbers(g.fraction)}});
@@ -40,8 +41,11 @@ Json seed_json(uint64_t seed, const ProbeResult& r) {
   }
   s["spectra"] = Json::array();
   for (const BlockSpectrum& b : r.spectra) {
-    s["spectra"].push_back({{"layer", b.layer}, {"direction", b.reverse ? 1 : 0}, {"gate", std::string(1, b.gate)},
-                            {"sigma_max", number(b.sigma_max)}, {"sigma_min", number(b.sigma_min)}});
+    s["spectra"].push_back({{"layer", b.layer},
+                            {"direction", b.reverse ? 1 : 0},
+                            {"gate", std::string(1, b.gate)},
+                            {"sigma_max", number(b.sigma_max)},
+                            {"sigma_min", number(b.sigma_min)}});
   }
   return s;
 }

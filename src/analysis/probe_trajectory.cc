@@ -16,8 +16,9 @@ TensorView<const double> ProbeTrajectory::input_steps(int64_t begin, int64_t cou
 ProbeTrajectory record_probe_trajectory(RecurrentLayer<double>& layer, int64_t steps, int64_t batch, uint64_t seed) {
   const RecurrentSpec& spec = layer.spec();
   if (spec.bidirectional) {
-    throw Error("probe: the model is bidirectional; a state after step t exists only for a forward run "
-                "(probe a unidirectional model)");
+    throw Error(
+        "probe: the model is bidirectional; a state after step t exists only for a forward run "
+        "(probe a unidirectional model)");
   }
   if (steps < 1 || batch < 1) {
     throw Error("probe: T is " + std::to_string(steps) + " and B " + std::to_string(batch) + ", expected >= 1");

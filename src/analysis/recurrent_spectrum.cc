@@ -20,11 +20,12 @@ std::vector<BlockSpectrum> recurrent_spectra(const VariableStore& store, const s
     const Variable* v = store.find(name);
     if (v == nullptr) throw Error("recurrent spectrum: variable '" + name + "' is not in the store");
     if (v->shape != p.shape) {
-      throw Error("recurrent spectrum: variable '" + name + "' has shape " + shape_to_string(v->shape) +
-                  ", expected " + shape_to_string(p.shape));
+      throw Error("recurrent spectrum: variable '" + name + "' has shape " + shape_to_string(v->shape) + ", expected " +
+                  shape_to_string(p.shape));
     }
     const TensorView<const double> values = store.value<double>(*v);
-    const std::string letters = spec.cell == CellKind::rnn_tanh || spec.cell == CellKind::rnn_relu ? "h" : p.gate_letters;
+    const std::string letters =
+        spec.cell == CellKind::rnn_tanh || spec.cell == CellKind::rnn_relu ? "h" : p.gate_letters;
     for (std::size_t k = 0; k < letters.size(); ++k) {
       const TensorView<const double> block(values.data() + static_cast<int64_t>(k) * H * R, {H, R});
       const std::vector<double> sigma = singular_values(block);

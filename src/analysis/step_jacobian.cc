@@ -32,7 +32,8 @@ Tensor<double> step_jacobian(RecurrentLayer<double>& layer, const ProbeTrajector
     c0 = Tensor<double>({L, n, H});
     const Tensor<double>& c_prev = trajectory.c[static_cast<std::size_t>(t - 1)];
     for (int64_t j = 0; j < n; ++j) {
-      for (int64_t l = 0; l < L; ++l) std::copy_n(c_prev.data() + (l * B + sequence) * H, H, c0.data() + (l * n + j) * H);
+      for (int64_t l = 0; l < L; ++l)
+        std::copy_n(c_prev.data() + (l * B + sequence) * H, H, c0.data() + (l * n + j) * H);
     }
   }
   layer.forward(x.view(), {}, h0.view(), lstm ? c0.view() : TensorView<const double>{});

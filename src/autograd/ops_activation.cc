@@ -6,7 +6,6 @@
 
 namespace rnnkit {
 
-
 // A unary elementwise op: y[i] = f(a[i]), recorded with its backward.
 template <class T, class F>
 static Value<T> elementwise(Value<T> a, typename Tape<T>::BackwardFn backward, F f) {
@@ -83,10 +82,10 @@ Value<T> dropout(Value<T> a, double p, RandomStream& random, bool training) {
   return y;
 }
 
-#define RNNKIT_ACTIVATION_OPS(T)                                       \
-  template Value<T> sigmoid<T>(Value<T>);                              \
-  template Value<T> tanh<T>(Value<T>);                                 \
-  template Value<T> relu<T>(Value<T>);                                 \
+#define RNNKIT_ACTIVATION_OPS(T)          \
+  template Value<T> sigmoid<T>(Value<T>); \
+  template Value<T> tanh<T>(Value<T>);    \
+  template Value<T> relu<T>(Value<T>);    \
   template Value<T> dropout<T>(Value<T>, double, RandomStream&, bool);
 RNNKIT_ACTIVATION_OPS(float)
 RNNKIT_ACTIVATION_OPS(double)

@@ -89,9 +89,9 @@ static Value<T> add_signed(const char* op, Value<T> a, Value<T> b, double sign) 
   Tape<T>& tape = same_tape(op, a, b);
   const bool same = a.shape() == b.shape();
   const int64_t f = a.shape().empty() ? 1 : a.shape().back();
-  const bool bias = !same && sign > 0 && !a.shape().empty() &&
-                    (b.shape() == Shape{f} || b.shape() == Shape{1, f});
-  check(same || bias, op, sign > 0 ? "shapes must match, or b be a bias [F] for a [..., F]" : "shapes must match", a, b);
+  const bool bias = !same && sign > 0 && !a.shape().empty() && (b.shape() == Shape{f} || b.shape() == Shape{1, f});
+  check(same || bias, op, sign > 0 ? "shapes must match, or b be a bias [F] for a [..., F]" : "shapes must match", a,
+        b);
   Value<T> y = tape.record(a.shape(), add_backward<T>, {a.id, b.id, -1});
   auto& node = tape.node(y.id);
   node.ints[0] = bias ? 1 : 0;
@@ -322,7 +322,8 @@ Value<T> stack(const std::vector<Value<T>>& parts) {
   Tape<T>& tape = *parts[0].tape;
   std::vector<int64_t> ids;
   for (const Value<T>& p : parts) {
-    check(p.tape == &tape && p.shape() == parts[0].shape(), "stack", "parts must share a tape and a shape", parts[0], p);
+    check(p.tape == &tape && p.shape() == parts[0].shape(), "stack", "parts must share a tape and a shape", parts[0],
+          p);
     ids.push_back(p.id);
   }
   Shape shape = parts[0].shape();
@@ -361,7 +362,8 @@ static void reverse_sequences_backward(Tape<T>& tape, int32_t id) {
 template <class T>
 Value<T> reverse_sequences(Value<T> a, const std::vector<int64_t>& lengths) {
   Tape<T>& tape = *a.tape;
-  if (a.shape().size() != 3) throw Error("reverse_sequences: a has shape " + shape_to_string(a.shape()) + ", expected [T, B, F]");
+  if (a.shape().size() != 3)
+    throw Error("reverse_sequences: a has shape " + shape_to_string(a.shape()) + ", expected [T, B, F]");
   const int64_t steps = a.shape()[0], batch = a.shape()[1], f = a.shape()[2];
   std::vector<int64_t> lens = lengths.empty() ? std::vector<int64_t>(static_cast<std::size_t>(batch), steps) : lengths;
   if (static_cast<int64_t>(lens.size()) != batch) {
@@ -403,7 +405,8 @@ template <class T>
 static Value<T> reduce(Value<T> a, bool average) {
   Tape<T>& tape = *a.tape;
   const int64_t count = shape_numel(a.shape());
-  if (count == 0) throw Error(std::string(average ? "mean" : "sum") + ": the operand " + shape_to_string(a.shape()) + " is empty");
+  if (count == 0)
+    throw Error(std::string(average ? "mean" : "sum") + ": the operand " + shape_to_string(a.shape()) + " is empty");
   Value<T> y = tape.record({}, sum_backward<T>, {a.id, -1, -1});
   auto& node = tape.node(y.id);
   node.reals[0] = average ? 1.0 / static_cast<double>(count) : 1.0;
@@ -424,20 +427,20 @@ Value<T> mean(Value<T> a) {
   return reduce(a, true);
 }
 
-#define RNNKIT_LINEAR_OPS(T)                                                        \
-  template Value<T> matmul<T>(Value<T>, Value<T>, bool, bool);                      \
-  template Value<T> add<T>(Value<T>, Value<T>);                                     \
-  template Value<T> sub<T>(Value<T>, Value<T>);                                     \
-  template Value<T> mul<T>(Value<T>, Value<T>);                                     \
-  template Value<T> scale<T>(Value<T>, double);                                     \
-  template Value<T> reshape<T>(Value<T>, Shape);                                    \
-  template Value<T> slice<T>(Value<T>, int64_t, int64_t);                           \
-  template Value<T> concat<T>(const std::vector<Value<T>>&);                        \
-  template std::vector<Value<T>> split<T>(Value<T>, const std::vector<int64_t>&);   \
-  template Value<T> take<T>(Value<T>, int64_t);                                     \
-  template Value<T> stack<T>(const std::vector<Value<T>>&);                         \
-  template Value<T> reverse_sequences<T>(Value<T>, const std::vector<int64_t>&);   \
-  template Value<T> sum<T>(Value<T>);                                               \
+#define RNNKIT_LINEAR_OPS(T)                                                      \
+  template Value<T> matmul<T>(Value<T>, Value<T>, bool, bool);                    \
+  template Value<T> add<T>(Value<T>, Value<T>);                                   \
+  template Value<T> sub<T>(Value<T>, Value<T>);                                   \
+  template Value<T> mul<T>(Value<T>, Value<T>);                                   \
+  template Value<T> scale<T>(Value<T>, double);                                   \
+  template Value<T> reshape<T>(Value<T>, Shape);                                  \
+  template Value<T> slice<T>(Value<T>, int64_t, int64_t);                         \
+  template Value<T> concat<T>(const std::vector<Value<T>>&);                      \
+  template std::vector<Value<T>> split<T>(Value<T>, const std::vector<int64_t>&); \
+  template Value<T> take<T>(Value<T>, int64_t);                                   \
+  template Value<T> stack<T>(const std::vector<Value<T>>&);                       \
+  template Value<T> reverse_sequences<T>(Value<T>, const std::vector<int64_t>&);  \
+  template Value<T> sum<T>(Value<T>);                                             \
   template Value<T> mean<T>(Value<T>);
 RNNKIT_LINEAR_OPS(float)
 RNNKIT_LINEAR_OPS(double)

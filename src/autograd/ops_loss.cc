@@ -30,8 +30,8 @@ Value<T> embedding(Value<T> table, const std::vector<int64_t>& ids) {
   const int64_t vocab = table.shape()[0], e = table.shape()[1];
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (ids[i] < 0 || ids[i] >= vocab) {
-      throw Error("embedding: ids[" + std::to_string(i) + "] is " + std::to_string(ids[i]) + ", expected a value in [0, " +
-                  std::to_string(vocab) + ") (the table's rows)");
+      throw Error("embedding: ids[" + std::to_string(i) + "] is " + std::to_string(ids[i]) +
+                  ", expected a value in [0, " + std::to_string(vocab) + ") (the table's rows)");
     }
   }
   const int64_t count = static_cast<int64_t>(ids.size());
@@ -139,9 +139,9 @@ Value<T> mse(Value<T> a, Value<T> b) {
   return y;
 }
 
-#define RNNKIT_LOSS_OPS(T)                                                                     \
-  template Value<T> embedding<T>(Value<T>, const std::vector<int64_t>&);                       \
-  template Value<T> softmax_cross_entropy<T>(Value<T>, const std::vector<int64_t>&, int64_t);  \
+#define RNNKIT_LOSS_OPS(T)                                                                    \
+  template Value<T> embedding<T>(Value<T>, const std::vector<int64_t>&);                      \
+  template Value<T> softmax_cross_entropy<T>(Value<T>, const std::vector<int64_t>&, int64_t); \
   template Value<T> mse<T>(Value<T>, Value<T>);
 RNNKIT_LOSS_OPS(float)
 RNNKIT_LOSS_OPS(double)

@@ -59,10 +59,13 @@ RecurrentValues<T> recurrent(RecurrentLayer<T>& layer, Value<T> input, std::span
   }
   const RecurrentResult<T> y = layer.forward(input.value(), lengths, view_of(h0), view_of(c0));
   RecurrentValues<T> out;
-  out.output = tape.record(y.output.shape(), recurrent_backward<T>, {input.id, h0.valid() ? h0.id : -1, c0.valid() ? c0.id : -1});
+  out.output = tape.record(y.output.shape(), recurrent_backward<T>,
+                           {input.id, h0.valid() ? h0.id : -1, c0.valid() ? c0.id : -1});
   // Parameters always take gradients, so the node does whatever its inputs need.
   tape.node(out.output.id).requires_grad = true;
-  auto copy_into = [&](const Value<T>& v, const Tensor<T>& t) { std::copy(t.data(), t.data() + t.numel(), tape.node(v.id).value); };
+  auto copy_into = [&](const Value<T>& v, const Tensor<T>& t) {
+    std::copy(t.data(), t.data() + t.numel(), tape.node(v.id).value);
+  };
   copy_into(out.output, y.output);
   out.h_n = tape.record(y.h_n.shape(), nullptr, {-1, -1, -1});
   tape.node(out.h_n.id).requires_grad = true;

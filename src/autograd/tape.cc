@@ -64,7 +64,7 @@ TensorView<const T> Value<T>::grad() const {
 template <class T>
 Tape<T>::Tape(VariableStore& store)
     : store_(&store),
-      arena_(std::make_unique<Arena<T>>(int64_t{1} << 18)),        // 1 MB of float
+      arena_(std::make_unique<Arena<T>>(int64_t{1} << 18)),             // 1 MB of float
       int_arena_(std::make_unique<Arena<int64_t>>(int64_t{1} << 12)) {  // ids and targets: small
   if (store.dtype() != DTypeOf<T>::value) {
     throw Error(std::string("autograd tape: the store holds ") + dtype_name(store.dtype()) +

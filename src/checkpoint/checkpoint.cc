@@ -2,9 +2,8 @@
 #include "rnnkit/checkpoint/checkpoint.h"
 
 #include <algorithm>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "rnnkit/core/error.h"
 #include "rnnkit/core/version.h"
@@ -50,9 +49,8 @@ void save_checkpoint(const VariableStore& store, const std::string& path, const 
   nlohmann::ordered_json variables = nlohmann::ordered_json::object();
   std::vector<SafetensorsTensor> tensors;
   for (const Variable& v : store.variables()) {
-    if (!options.include.empty() &&
-        std::none_of(options.include.begin(), options.include.end(),
-                     [&](const std::string& g) { return glob_match(g, v.name); })) {
+    if (!options.include.empty() && std::none_of(options.include.begin(), options.include.end(),
+                                                 [&](const std::string& g) { return glob_match(g, v.name); })) {
       continue;
     }
     nlohmann::ordered_json info;
@@ -129,9 +127,9 @@ RestoreReport restore_checkpoint(VariableStore& store, const SafetensorsFile& fi
     const SafetensorsEntry& entry = *it->second;
     const bool is_float = entry.dtype == "F32" || entry.dtype == "F64" || entry.dtype == "F16" || entry.dtype == "BF16";
     if (entry.shape != v.shape || !is_float) {
-      report.shape_mismatched.push_back(v.name + ": checkpoint '" + entry.name + "' is " + shape_to_string(entry.shape) +
-                                        " " + entry.dtype + ", the variable is " + shape_to_string(v.shape) + " " +
-                                        dtype_name(store.dtype()));
+      report.shape_mismatched.push_back(v.name + ": checkpoint '" + entry.name + "' is " +
+                                        shape_to_string(entry.shape) + " " + entry.dtype + ", the variable is " +
+                                        shape_to_string(v.shape) + " " + dtype_name(store.dtype()));
       continue;
     }
     plan.emplace_back(&v, &entry);
@@ -163,10 +161,9 @@ std::string RestoreReport::summary() const {
   for (const std::string& n : unexpected) out += "  not in the store: " + n + "\n";
   for (const std::string& n : shape_mismatched) out += "  shape mismatch: " + n + "\n";
   for (const std::string& n : unused_renames) out += "  rename matched nothing: " + n + "\n";
-  out += "  loaded " + std::to_string(loaded.size()) + ", missing " + std::to_string(missing.size()) +
-         ", unexpected " + std::to_string(unexpected.size()) + ", shape mismatches " +
-         std::to_string(shape_mismatched.size()) + ", skipped " + std::to_string(skipped.size()) +
-         ", unused renames " + std::to_string(unused_renames.size());
+  out += "  loaded " + std::to_string(loaded.size()) + ", missing " + std::to_string(missing.size()) + ", unexpected " +
+         std::to_string(unexpected.size()) + ", shape mismatches " + std::to_string(shape_mismatched.size()) +
+         ", skipped " + std::to_string(skipped.size()) + ", unused renames " + std::to_string(unused_renames.size());
   return out;
 }
 
@@ -180,7 +177,8 @@ std::map<std::string, StoredVariableInfo> stored_variable_info(const Safetensors
   } catch (const nlohmann::json::exception& e) {
     throw Error("safetensors file '" + file.origin() + "': metadata rnnkit.variables is not valid JSON: " + e.what());
   }
-  if (!j.is_object()) throw Error("safetensors file '" + file.origin() + "': metadata rnnkit.variables is not an object");
+  if (!j.is_object())
+    throw Error("safetensors file '" + file.origin() + "': metadata rnnkit.variables is not an object");
   for (const auto& [name, info] : j.items()) {
     if (!info.is_object()) continue;
     StoredVariableInfo v;

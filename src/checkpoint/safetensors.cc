@@ -5,9 +5,8 @@
 #include <bit>
 #include <cstring>
 #include <limits>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
@@ -82,9 +81,8 @@ T load(const std::byte* p) {
 
 std::size_t safetensors_dtype_size(const std::string& dtype) {
   static const std::map<std::string, std::size_t> sizes = {
-      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8},    {"I32", 4},     {"I16", 2},
-      {"I8", 1},  {"U64", 8}, {"U32", 4}, {"U16", 2},  {"U8", 1},     {"BOOL", 1},    {"F8_E4M3", 1},
-      {"F8_E5M2", 1}};
+      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8},  {"I32", 4},     {"I16", 2},    {"I8", 1},
+      {"U64", 8}, {"U32", 4}, {"U16", 2}, {"U8", 1},   {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
   const auto it = sizes.find(dtype);
   return it == sizes.end() ? 0 : it->second;
 }
@@ -115,7 +113,7 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::
   std::set<std::string> seen;
   std::string duplicate;
   const nlohmann::json::parser_callback_t on_event = [&](int depth, nlohmann::json::parse_event_t event,
-                                                          nlohmann::json& parsed) {
+                                                         nlohmann::json& parsed) {
     if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
       if (!seen.insert(parsed.get<std::string>()).second && duplicate.empty()) duplicate = parsed.get<std::string>();
     }
@@ -135,7 +133,8 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::
     if (name == "__metadata__") {
       if (!info.is_object()) fail(origin, "__metadata__ must be an object of strings");
       for (const auto& [key, value] : info.items()) {
-        if (!value.is_string()) fail(origin, "__metadata__ entry '" + key + "' must be a string, found " + value.dump());
+        if (!value.is_string())
+          fail(origin, "__metadata__ entry '" + key + "' must be a string, found " + value.dump());
         file.metadata_[key] = value.get<std::string>();
       }
       continue;
@@ -151,7 +150,8 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::
     if (elem == 0) fail(origin, where + ": unknown dtype '" + entry.dtype + "'");
     if (!info.contains("shape") || !info["shape"].is_array()) fail(origin, where + ": missing array 'shape'");
     for (const auto& extent : info["shape"]) {
-      if (!extent.is_number_unsigned() || extent.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      if (!extent.is_number_unsigned() ||
+          extent.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
         fail(origin, where + ": shape " + info["shape"].dump() + " must hold non-negative integers");
       }
       entry.shape.push_back(extent.get<int64_t>());
@@ -224,7 +224,8 @@ std::span<const std::byte> SafetensorsFile::bytes(const SafetensorsEntry& entry)
 
 Tensor<float> SafetensorsFile::to_float(const SafetensorsEntry& entry) const {
   if (entry.dtype != "F32" && entry.dtype != "F64" && entry.dtype != "F16" && entry.dtype != "BF16") {
-    fail(origin_, "tensor '" + entry.name + "' has dtype " + entry.dtype + ", expected a floating-point type (F32, F64, F16 or BF16)");
+    fail(origin_, "tensor '" + entry.name + "' has dtype " + entry.dtype +
+                      ", expected a floating-point type (F32, F64, F16 or BF16)");
   }
   Tensor<float> out(entry.shape);
   const std::byte* p = bytes(entry).data();
@@ -256,15 +257,24 @@ Tensor<double> SafetensorsFile::to_double(const SafetensorsEntry& entry) const {
   if (t == "F8_E4M3" || t == "F8_E5M2") fail(origin_, "tensor '" + entry.name + "': dtype " + t + " is not supported");
   for (int64_t i = 0; i < n; ++i) {
     double v;
-    if (t == "F64") v = load<double>(p + 8 * i);
-    else if (t == "I64") v = static_cast<double>(load<int64_t>(p + 8 * i));
-    else if (t == "I32") v = load<int32_t>(p + 4 * i);
-    else if (t == "I16") v = load<int16_t>(p + 2 * i);
-    else if (t == "I8") v = load<int8_t>(p + i);
-    else if (t == "U64") v = static_cast<double>(load<uint64_t>(p + 8 * i));
-    else if (t == "U32") v = load<uint32_t>(p + 4 * i);
-    else if (t == "U16") v = load<uint16_t>(p + 2 * i);
-    else v = static_cast<double>(load<uint8_t>(p + i));  // U8, BOOL
+    if (t == "F64")
+      v = load<double>(p + 8 * i);
+    else if (t == "I64")
+      v = static_cast<double>(load<int64_t>(p + 8 * i));
+    else if (t == "I32")
+      v = load<int32_t>(p + 4 * i);
+    else if (t == "I16")
+      v = load<int16_t>(p + 2 * i);
+    else if (t == "I8")
+      v = load<int8_t>(p + i);
+    else if (t == "U64")
+      v = static_cast<double>(load<uint64_t>(p + 8 * i));
+    else if (t == "U32")
+      v = load<uint32_t>(p + 4 * i);
+    else if (t == "U16")
+      v = load<uint16_t>(p + 2 * i);
+    else
+      v = static_cast<double>(load<uint8_t>(p + i));  // U8, BOOL
     out[i] = v;
   }
   return out;
@@ -278,10 +288,12 @@ std::vector<std::byte> serialize_safetensors(const std::vector<SafetensorsTensor
   uint64_t offset = 0;
   for (const SafetensorsTensor& t : tensors) {
     const std::string where = "writing safetensors: tensor '" + t.name + "'";
-    if (t.dtype != "F32" && t.dtype != "F64") throw Error(where + ": dtype " + t.dtype + " cannot be written (F32 or F64)");
+    if (t.dtype != "F32" && t.dtype != "F64")
+      throw Error(where + ": dtype " + t.dtype + " cannot be written (F32 or F64)");
     if (t.name.empty() || t.name == "__metadata__") throw Error(where + ": invalid tensor name");
     if (!names.insert(t.name).second) throw Error(where + ": the name is used twice");
-    const uint64_t expected = static_cast<uint64_t>(shape_numel(t.shape, where.c_str())) * safetensors_dtype_size(t.dtype);
+    const uint64_t expected =
+        static_cast<uint64_t>(shape_numel(t.shape, where.c_str())) * safetensors_dtype_size(t.dtype);
     if (expected != t.data.size()) {
       throw Error(where + ": shape " + shape_to_string(t.shape) + " needs " + std::to_string(expected) +
                   " bytes, got " + std::to_string(t.data.size()));

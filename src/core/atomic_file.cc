@@ -44,9 +44,9 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
   const std::filesystem::path target(path);
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
   std::random_device entropy;
-  const std::string temp =
-      (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(entropy())))
-          .string();
+  const std::string temp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
+                                   std::to_string(entropy())))
+                               .string();
 
   FileDescriptor fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) fail("cannot create a temporary file to write", path, errno);

@@ -39,16 +39,13 @@ void gemm_nt(TensorView<const float> a, TensorView<const float> b, TensorView<fl
 void gemm_tn(TensorView<const float> a, TensorView<const float> b, TensorView<float> c, float alpha, float beta) {
   tensor_gemm("gemm_tn", true, false, a, b, c, alpha, beta);
 }
-void gemm_nn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha,
-             double beta) {
+void gemm_nn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha, double beta) {
   tensor_gemm("gemm_nn", false, false, a, b, c, alpha, beta);
 }
-void gemm_nt(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha,
-             double beta) {
+void gemm_nt(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha, double beta) {
   tensor_gemm("gemm_nt", false, true, a, b, c, alpha, beta);
 }
-void gemm_tn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha,
-             double beta) {
+void gemm_tn(TensorView<const double> a, TensorView<const double> b, TensorView<double> c, double alpha, double beta) {
   tensor_gemm("gemm_tn", true, false, a, b, c, alpha, beta);
 }
 

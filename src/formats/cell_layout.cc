@@ -28,7 +28,9 @@ constexpr std::array kLayouts = {
     CellLayout{Framework::tf1, kRnn, GruReset::after, "h", true, BiasStyle::single},
 };
 
-std::string_view rnnkit_gates(CellKind cell) { return cell == CellKind::lstm ? kLstmGates : cell == CellKind::gru ? kGruGates : "h"; }
+std::string_view rnnkit_gates(CellKind cell) {
+  return cell == CellKind::lstm ? kLstmGates : cell == CellKind::gru ? kGruGates : "h";
+}
 
 Tensor<double> rows(const Tensor<double>& t, int64_t begin, int64_t count) {
   Tensor<double> out({count});
@@ -38,7 +40,8 @@ Tensor<double> rows(const Tensor<double>& t, int64_t begin, int64_t count) {
 
 // A bias vector [G*H] as a [G*H, 1] matrix, to reorder it like a kernel's rows.
 Tensor<double> reorder_vector(const Tensor<double>& v, int64_t hidden, std::string_view from, std::string_view to) {
-  Tensor<double> r = reorder_gate_blocks(TensorView<const double>(v.storage().data(), {v.numel(), 1}), 0, hidden, from, to);
+  Tensor<double> r =
+      reorder_gate_blocks(TensorView<const double>(v.storage().data(), {v.numel(), 1}), 0, hidden, from, to);
   return Tensor<double>({v.numel()}, std::move(r.storage()));
 }
 
@@ -69,8 +72,8 @@ const CellLayout& cell_layout(Framework framework, CellKind cell, GruReset reset
     if (l.framework == framework && l.cell == key && (cell != CellKind::gru || l.reset == reset)) return l;
   }
   throw Error(std::string(framework_name(framework)) + " has no " + cell_name(cell) + " layout" +
-              (cell == CellKind::gru ? std::string(" with the reset ") + (reset == GruReset::after ? "after" : "before") +
-                                           " the recurrent product"
+              (cell == CellKind::gru ? std::string(" with the reset ") +
+                                           (reset == GruReset::after ? "after" : "before") + " the recurrent product"
                                      : ""));
 }
 
@@ -94,24 +97,25 @@ Tensor<double> reorder_gate_blocks(TensorView<const double> t, int axis, int64_t
       std::copy(t.data() + src * cols, t.data() + (src + block) * cols, out.storage().begin() + dst * cols);
     } else {
       for (int64_t r = 0; r < rows; ++r) {
-        std::copy(t.data() + r * cols + src, t.data() + r * cols + src + block,
-                  out.storage().begin() + r * cols + dst);
+        std::copy(t.data() + r * cols + src, t.data() + r * cols + src + block, out.storage().begin() + r * cols + dst);
       }
     }
   }
   return out;
 }
 
-CellWeights to_rnnkit(const CellLayout& layout, const FrameworkCellWeights& w, int64_t hidden, const std::string& what) {
+CellWeights to_rnnkit(const CellLayout& layout, const FrameworkCellWeights& w, int64_t hidden,
+                      const std::string& what) {
   const std::string_view ours = rnnkit_gates(layout.cell);
   const int64_t gh = hidden * static_cast<int64_t>(ours.size());
   auto matrix = [&](const Tensor<double>& k, const char* name) {
     if (k.rank() != 2 || k.dim(layout.transposed ? 1 : 0) != gh) {
       throw Error(what + ": " + name + " has shape " + shape_to_string(k.shape()) + ", expected " +
-                  (layout.transposed ? "[in, " + std::to_string(gh) + "]" : "[" + std::to_string(gh) + ", in]") +
-                  " (" + std::to_string(ours.size()) + " gates of H=" + std::to_string(hidden) + ")");
+                  (layout.transposed ? "[in, " + std::to_string(gh) + "]" : "[" + std::to_string(gh) + ", in]") + " (" +
+                  std::to_string(ours.size()) + " gates of H=" + std::to_string(hidden) + ")");
     }
-    const Tensor<double> rowwise = layout.transposed ? transposed<double>(k.view()) : Tensor<double>(k.shape(), k.storage());
+    const Tensor<double> rowwise =
+        layout.transposed ? transposed<double>(k.view()) : Tensor<double>(k.shape(), k.storage());
     return reorder_gate_blocks(rowwise.view(), 0, hidden, layout.gates, ours);
   };
   CellWeights out;

@@ -89,7 +89,8 @@ Dataset read_dataset(hid_t group, const std::string& path, const std::string& wh
   if (H5Tget_class(type.get()) != H5T_FLOAT) throw Error(where + ": '" + path + "' is not floating-point");
   const Handle space(H5Dget_space(set.get()), H5Sclose);
   const int rank = H5Sget_simple_extent_ndims(space.get());
-  if (rank < 1 || rank > 2) throw Error(where + ": '" + path + "' has rank " + std::to_string(rank) + ", expected 1 or 2");
+  if (rank < 1 || rank > 2)
+    throw Error(where + ": '" + path + "' has rank " + std::to_string(rank) + ", expected 1 or 2");
   hsize_t dims[2] = {0, 0};
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
   Shape shape;
@@ -127,10 +128,12 @@ KerasLayer classify(const std::string& layer, const std::vector<std::string>& we
                                      [](const auto& d) { return d.second.count("recurrent_kernel") != 0; });
   if (!recurrent) return out;
   for (int d = 0; d < static_cast<int>(by_direction.size()); ++d) {
-    if (by_direction.count(d) == 0) throw Error(where + ": layer '" + layer + "' has a backward cell but no forward one");
+    if (by_direction.count(d) == 0)
+      throw Error(where + ": layer '" + layer + "' has a backward cell but no forward one");
     for (const char* kind : {"kernel", "recurrent_kernel"}) {  // bias: absent with use_bias=False
       if (by_direction[d].count(kind) == 0) {
-        throw Error(where + ": layer '" + layer + "' (" + (d ? "backward" : "forward") + ") has no " + kind + " weight");
+        throw Error(where + ": layer '" + layer + "' (" + (d ? "backward" : "forward") + ") has no " + kind +
+                    " weight");
       }
     }
     out.cells.push_back(by_direction[d]);
@@ -174,7 +177,8 @@ std::map<std::string, Tensor<double>> read_keras_weights(const std::string& path
   for (const std::string& layer : file.layer_names) {
     const Handle group(H5Gopen2(file.root.get(), layer.c_str(), H5P_DEFAULT), H5Gclose);
     if (!group.valid()) throw Error(where + ": layer '" + layer + "' is listed but has no group");
-    for (const std::string& name : read_string_attribute(group.get(), "weight_names", where + ", layer '" + layer + "'")) {
+    for (const std::string& name :
+         read_string_attribute(group.get(), "weight_names", where + ", layer '" + layer + "'")) {
       out[layer + "/" + name] = read_dataset(group.get(), name, where + ", layer '" + layer + "'").values;
     }
   }
@@ -193,8 +197,8 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
   for (const std::string& name : names) {
     const Handle group(H5Gopen2(root_id, name.c_str(), H5P_DEFAULT), H5Gclose);
     if (!group.valid()) throw Error(where + ": layer '" + name + "' is listed but has no group");
-    KerasLayer layer = classify(name, read_string_attribute(group.get(), "weight_names", where + ", layer '" + name + "'"),
-                                where);
+    KerasLayer layer =
+        classify(name, read_string_attribute(group.get(), "weight_names", where + ", layer '" + name + "'"), where);
     if (!layer.cells.empty()) {
       recurrent_names.push_back(name);
       recurrent.push_back(std::move(layer));
@@ -206,9 +210,11 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
     if (chosen.empty()) throw Error(where + ": no recurrent layer among its layers " + layer_list(names));
   } else {
     for (const std::string& want : options.layers) {
-      const auto it = std::find_if(recurrent.begin(), recurrent.end(), [&](const KerasLayer& l) { return l.name == want; });
+      const auto it =
+          std::find_if(recurrent.begin(), recurrent.end(), [&](const KerasLayer& l) { return l.name == want; });
       if (it == recurrent.end()) {
-        throw Error(where + ": no recurrent layer '" + want + "'; its recurrent layers are " + layer_list(recurrent_names));
+        throw Error(where + ": no recurrent layer '" + want + "'; its recurrent layers are " +
+                    layer_list(recurrent_names));
       }
       chosen.push_back(*it);
     }
@@ -233,12 +239,15 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
       Dataset bias = has_bias ? read_dataset(group.get(), names_of.at("bias"), cell_at) : Dataset{{}, true};
       f64 = f64 && kernel.f64 && recurrent_kernel.f64 && bias.f64;
       const Shape& rs = recurrent_kernel.values.shape();
-      if (rs.size() != 2 || rs[0] < 1 || rs[1] % rs[0] != 0 || (rs[1] / rs[0] != 4 && rs[1] / rs[0] != 3 && rs[1] != rs[0])) {
+      if (rs.size() != 2 || rs[0] < 1 || rs[1] % rs[0] != 0 ||
+          (rs[1] / rs[0] != 4 && rs[1] / rs[0] != 3 && rs[1] != rs[0])) {
         throw Error(cell_at + ": recurrent_kernel has shape " + shape_to_string(rs) +
                     ", expected [H, G*H] with G = 4 (LSTM), 3 (GRU) or 1 (SimpleRNN)");
       }
       const int64_t hidden = rs[0], gates = rs[1] / rs[0];
-      const CellKind cell = gates == 4 ? CellKind::lstm : gates == 3 ? CellKind::gru : options.rnn_nonlinearity.value_or(CellKind::rnn_tanh);
+      const CellKind cell = gates == 4   ? CellKind::lstm
+                            : gates == 3 ? CellKind::gru
+                                         : options.rnn_nonlinearity.value_or(CellKind::rnn_tanh);
       // A GRU's reset form shows in its bias: [2, 3H] reset_after, [3H] before; without one it must be told.
       GruReset this_reset = GruReset::after;
       if (cell == CellKind::gru) {
@@ -250,8 +259,9 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
                         " was given");
           }
         } else if (!options.gru_reset) {
-          throw Error(cell_at + ": a GRU without biases (use_bias=False) does not show its reset form in its weights; "
-                                "say it: reset after (reset_after=True, Keras' default since 2.3) or before");
+          throw Error(cell_at +
+                      ": a GRU without biases (use_bias=False) does not show its reset form in its weights; "
+                      "say it: reset after (reset_after=True, Keras' default since 2.3) or before");
         } else {
           this_reset = *options.gru_reset;
         }
@@ -278,9 +288,9 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
         }
       }
       const CellLayout& layout = cell_layout(Framework::keras, cell, this_reset);
-      weights.push_back(to_rnnkit(layout,
-                                  {std::move(kernel.values), std::move(recurrent_kernel.values), std::move(bias.values), {}},
-                                  hidden, cell_at));
+      weights.push_back(
+          to_rnnkit(layout, {std::move(kernel.values), std::move(recurrent_kernel.values), std::move(bias.values), {}},
+                    hidden, cell_at));
       sources.push_back(cell_sources(layout, "keras " + path + ":" + layer.name + "/", names_of.at("kernel"),
                                      names_of.at("recurrent_kernel"), has_bias ? names_of.at("bias") : ""));
     }
@@ -310,14 +320,15 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
                 std::to_string(model.spec.proj_size) + "), which Keras' LSTM cannot store");
   }
   const CellOptions& cell = model.options.cell;
-  const std::string cannot = model.spec.peepholes                                  ? "peepholes"
+  const std::string cannot = model.spec.peepholes ? "peepholes"
                              : model.spec.stacking == Stacking::per_direction && model.spec.num_layers > 1
                                  ? "per-direction stacking"
-                             : cell.gate_clip > 0.0                                ? "a gate clip"
-                             : cell.cell_clip > 0.0                                ? "a cell clip"
-                                                                                   : "";
+                             : cell.gate_clip > 0.0 ? "a gate clip"
+                             : cell.cell_clip > 0.0 ? "a cell clip"
+                                                    : "";
   if (!cannot.empty()) {
-    throw Error(what + ": the layer '" + model.scope + "' has " + cannot + ", which Keras' recurrent layers cannot compute");
+    throw Error(what + ": the layer '" + model.scope + "' has " + cannot +
+                ", which Keras' recurrent layers cannot compute");
   }
   const std::vector<CellWeights> weights = cell_weights_of(model);
   const RecurrentSpec& spec = model.spec;
@@ -337,11 +348,13 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
     const Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
     H5Pset_create_intermediate_group(lcpl.get(), 1);
     // A string array attribute, or a scalar one (`scalar`, one value), as h5py writes them.
-    auto write_strings = [&](hid_t object, const char* name, const std::vector<std::string>& values, bool scalar = false) {
+    auto write_strings = [&](hid_t object, const char* name, const std::vector<std::string>& values,
+                             bool scalar = false) {
       std::size_t size = 1;
       for (const std::string& v : values) size = std::max(size, v.size());
       std::vector<char> buffer(size * values.size(), '\0');
-      for (std::size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buffer.begin() + i * size);
+      for (std::size_t i = 0; i < values.size(); ++i)
+        std::copy(values[i].begin(), values[i].end(), buffer.begin() + i * size);
       const Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
       H5Tset_size(type.get(), size);
       H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
@@ -358,7 +371,8 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
       const Handle set(H5Dcreate2(group, name.c_str(), f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, space.get(), lcpl.get(),
                                   H5P_DEFAULT, H5P_DEFAULT),
                        H5Dclose);
-      if (!set.valid() || H5Dwrite(set.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.storage().data()) < 0) {
+      if (!set.valid() ||
+          H5Dwrite(set.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, t.storage().data()) < 0) {
         throw Error(what + ": cannot write dataset '" + name + "'");
       }
     };
@@ -370,9 +384,9 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
       const Handle group(H5Gcreate2(file.get(), layer.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose);
       std::vector<std::string> weight_names;
       for (int64_t d = 0; d < spec.directions(); ++d) {
-        const std::string cell_path = spec.bidirectional
-                                          ? layer + "/" + (d ? "backward_" : "forward_") + base + suffix + "/" + cell_group
-                                          : layer + "/" + cell_group;
+        const std::string cell_path =
+            spec.bidirectional ? layer + "/" + (d ? "backward_" : "forward_") + base + suffix + "/" + cell_group
+                               : layer + "/" + cell_group;
         const FrameworkCellWeights w =
             from_rnnkit(layout, weights[static_cast<std::size_t>(l * spec.directions() + d)], spec.hidden_size);
         for (const auto& [kind, tensor] : {std::pair<const char*, const Tensor<double>*>{"kernel", &w.kernel},
@@ -393,7 +407,8 @@ void export_keras(const RecurrentModel& model, const std::string& path) {
     const ssize_t size = H5Fget_file_image(file.get(), nullptr, 0);
     if (size <= 0) throw Error(what + ": HDF5 gave no file image");
     image.resize(static_cast<std::size_t>(size));
-    if (H5Fget_file_image(file.get(), image.data(), image.size()) != size) throw Error(what + ": HDF5 file image incomplete");
+    if (H5Fget_file_image(file.get(), image.data(), image.size()) != size)
+      throw Error(what + ": HDF5 file image incomplete");
   }
   write_file_atomically(path, {std::span<const std::byte>(image)});
 }

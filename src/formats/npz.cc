@@ -45,7 +45,8 @@ class Bytes {
   std::string where_;
 };
 
-std::vector<std::byte> inflate_raw(const std::byte* data, std::size_t size, std::size_t expected, const std::string& where) {
+std::vector<std::byte> inflate_raw(const std::byte* data, std::size_t size, std::size_t expected,
+                                   const std::string& where) {
   std::vector<std::byte> out(expected);
   z_stream z{};
   if (inflateInit2(&z, -MAX_WBITS) != Z_OK) throw Error(where + ": zlib could not start");
@@ -57,8 +58,8 @@ std::vector<std::byte> inflate_raw(const std::byte* data, std::size_t size, std:
   const std::size_t produced = z.total_out;
   inflateEnd(&z);
   if (rc != Z_STREAM_END || produced != expected) {
-    throw Error(where + ": deflated data is corrupt (zlib status " + std::to_string(rc) + ", " + std::to_string(produced) +
-                " of " + std::to_string(expected) + " bytes)");
+    throw Error(where + ": deflated data is corrupt (zlib status " + std::to_string(rc) + ", " +
+                std::to_string(produced) + " of " + std::to_string(expected) + " bytes)");
   }
   return out;
 }
@@ -121,8 +122,8 @@ NpyArray parse_npy(const std::vector<std::byte>& bytes, const std::string& where
     const char* dtype;
     std::size_t size;
   };
-  static constexpr Kind kKinds[] = {{"<f4", "F32", 4}, {"<f8", "F64", 8}, {"<i4", "I32", 4},
-                                    {"<i8", "I64", 8}, {"|b1", "BOOL", 1}};
+  static constexpr Kind kKinds[] = {
+      {"<f4", "F32", 4}, {"<f8", "F64", 8}, {"<i4", "I32", 4}, {"<i8", "I64", 8}, {"|b1", "BOOL", 1}};
   const Kind* kind = nullptr;
   for (const Kind& k : kKinds) {
     if (descr == k.descr) kind = &k;
@@ -135,7 +136,8 @@ NpyArray parse_npy(const std::vector<std::byte>& bytes, const std::string& where
   const std::size_t n = static_cast<std::size_t>(out.values.numel());
   if (n > (bytes.size() - std::min(bytes.size(), data_at)) / kind->size || bytes.size() - data_at != n * kind->size) {
     throw Error(where + ": .npy data is " + std::to_string(bytes.size() - std::min(bytes.size(), data_at)) +
-                " bytes, the shape " + shape_to_string(shape) + " of " + descr + " needs " + std::to_string(n * kind->size));
+                " bytes, the shape " + shape_to_string(shape) + " of " + descr + " needs " +
+                std::to_string(n * kind->size));
   }
   const std::byte* p = bytes.data() + data_at;
   for (std::size_t i = 0; i < n; ++i) {

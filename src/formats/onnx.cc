@@ -47,7 +47,8 @@ Tensor<double> tensor_values(const onnx::TensorProto& t, const std::string& wher
         out[static_cast<int64_t>(i)] = f;
       }
     } else {
-      if (static_cast<std::size_t>(t.float_data_size()) != n) throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
+      if (static_cast<std::size_t>(t.float_data_size()) != n)
+        throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
       for (std::size_t i = 0; i < n; ++i) out[static_cast<int64_t>(i)] = t.float_data(static_cast<int>(i));
     }
   } else if (t.data_type() == onnx::TensorProto::DOUBLE) {
@@ -55,7 +56,8 @@ Tensor<double> tensor_values(const onnx::TensorProto& t, const std::string& wher
       if (t.raw_data().size() != n * 8) throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
       std::memcpy(out.storage().data(), t.raw_data().data(), n * 8);
     } else {
-      if (static_cast<std::size_t>(t.double_data_size()) != n) throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
+      if (static_cast<std::size_t>(t.double_data_size()) != n)
+        throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
       for (std::size_t i = 0; i < n; ++i) out[static_cast<int64_t>(i)] = t.double_data(static_cast<int>(i));
     }
   } else {
@@ -96,7 +98,10 @@ std::string lowercase(std::string s) {
 }
 
 NodeCell node_cell(const onnx::NodeProto& node, int64_t directions, const std::string& where) {
-  NodeCell out{node.op_type() == "LSTM" ? CellKind::lstm : node.op_type() == "GRU" ? CellKind::gru : CellKind::rnn_tanh, {}};
+  NodeCell out{node.op_type() == "LSTM"  ? CellKind::lstm
+               : node.op_type() == "GRU" ? CellKind::gru
+                                         : CellKind::rnn_tanh,
+               {}};
   for (const onnx::AttributeProto& a : node.attribute()) {
     const std::string& n = a.name();
     if (n == "hidden_size" || n == "direction" || n == "linear_before_reset" || n == "activations" ||
@@ -113,7 +118,9 @@ NodeCell node_cell(const onnx::NodeProto& node, int64_t directions, const std::s
     if (n == "input_forget" && a.i() == 0) continue;
     if (n == "layout" && a.i() == 0) continue;
     throw Error(where + ": attribute " + n + " is not supported" +
-                (n == "layout" ? " (batch-first layout 1)" : n == "input_forget" ? " (input and forget gates coupled)" : ""));
+                (n == "layout"         ? " (batch-first layout 1)"
+                 : n == "input_forget" ? " (input and forget gates coupled)"
+                                       : ""));
   }
   if (out.cell == CellKind::gru) {
     const onnx::AttributeProto* lbr = attribute(node, "linear_before_reset");
@@ -125,11 +132,16 @@ NodeCell node_cell(const onnx::NodeProto& node, int64_t directions, const std::s
   if (activations->strings_size() != per_direction * directions) {
     throw Error(where + ": attribute activations has " + std::to_string(activations->strings_size()) +
                 " functions, expected " + std::to_string(per_direction * directions) + " (" +
-                (per_direction == 3 ? "f, g, h" : per_direction == 2 ? "f, g" : "f") + " per direction)");
+                (per_direction == 3   ? "f, g, h"
+                 : per_direction == 2 ? "f, g"
+                                      : "f") +
+                " per direction)");
   }
   std::vector<float> alphas, betas;
-  if (const onnx::AttributeProto* a = attribute(node, "activation_alpha")) alphas.assign(a->floats().begin(), a->floats().end());
-  if (const onnx::AttributeProto* b = attribute(node, "activation_beta")) betas.assign(b->floats().begin(), b->floats().end());
+  if (const onnx::AttributeProto* a = attribute(node, "activation_alpha"))
+    alphas.assign(a->floats().begin(), a->floats().end());
+  if (const onnx::AttributeProto* b = attribute(node, "activation_beta"))
+    betas.assign(b->floats().begin(), b->floats().end());
   std::size_t next_alpha = 0, next_beta = 0;
   std::vector<std::string> seen;  // each function as rnnkit reads it, with its arguments
   for (int k = 0; k < activations->strings_size(); ++k) {
@@ -155,7 +167,10 @@ NodeCell node_cell(const onnx::NodeProto& node, int64_t directions, const std::s
       }
     } else {
       throw Error(where + ": activation " + activations->strings(k) + " as " +
-                  (per_direction == 1 ? "f" : role == 0 ? "f (the gates)" : role == 1 ? "g" : "h") +
+                  (per_direction == 1 ? "f"
+                   : role == 0        ? "f (the gates)"
+                   : role == 1        ? "g"
+                                      : "h") +
                   " is not supported (rnnkit computes f = Sigmoid or HardSigmoid, g = h = Tanh or Relu)");
     }
     seen.push_back(as_read);
@@ -225,7 +240,8 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
   for (const onnx::TensorProto& t : graph.initializer()) constants[t.name()] = &t;
   for (const onnx::NodeProto& n : graph.node()) {
     if (n.op_type() == "Constant" && n.output_size() == 1) {
-      if (const onnx::AttributeProto* v = attribute(n, "value"); v != nullptr && v->has_t()) constants[n.output(0)] = &v->t();
+      if (const onnx::AttributeProto* v = attribute(n, "value"); v != nullptr && v->has_t())
+        constants[n.output(0)] = &v->t();
     }
   }
   std::vector<std::pair<const onnx::NodeProto*, int>> nodes;
@@ -234,7 +250,8 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
     const onnx::NodeProto& n = graph.node(i);
     if (n.op_type() == "LSTM" || n.op_type() == "GRU" || n.op_type() == "RNN") {
       all.push_back(node_name(n, i));
-      if (options.nodes.empty() || std::find(options.nodes.begin(), options.nodes.end(), n.name()) != options.nodes.end()) {
+      if (options.nodes.empty() ||
+          std::find(options.nodes.begin(), options.nodes.end(), n.name()) != options.nodes.end()) {
         nodes.emplace_back(&n, i);
       }
     }
@@ -325,8 +342,9 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
       auto says = [](CellKind c, int64_t h, int64_t d, int64_t in, bool bias, bool peep, const CellOptions& o) {
         return std::string("a ") + cell_name(c) + " with H=" + std::to_string(h) + ", " + std::to_string(d) +
                " direction(s), " + std::to_string(in) + " inputs, " + (bias ? "biases" : "no B") +
-               (peep ? ", peepholes" : "") + (c == CellKind::gru ? std::string(", reset ") + gru_reset_name(o.gru_reset) : "") +
-               ", gates " + o.recurrent_activation.spec() + ", activation " + cell_activation_name(o.activation) +
+               (peep ? ", peepholes" : "") +
+               (c == CellKind::gru ? std::string(", reset ") + gru_reset_name(o.gru_reset) : "") + ", gates " +
+               o.recurrent_activation.spec() + ", activation " + cell_activation_name(o.activation) +
                (o.gate_clip > 0 ? ", clip " + std::to_string(o.gate_clip) : "");
       };
       throw Error(at + ": does not stack on the first node: it is " +
@@ -339,7 +357,8 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
     const int64_t gh = G * hidden;
     auto slice = [](const Tensor<double>& t, int64_t d, Shape shape) {
       Tensor<double> out(std::move(shape));
-      std::copy(t.storage().begin() + d * out.numel(), t.storage().begin() + (d + 1) * out.numel(), out.storage().begin());
+      std::copy(t.storage().begin() + d * out.numel(), t.storage().begin() + (d + 1) * out.numel(),
+                out.storage().begin());
       return out;
     };
     for (int64_t d = 0; d < D; ++d) {
@@ -364,7 +383,8 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
 void export_onnx(const RecurrentModel& model, const std::string& path) {
   const std::string what = "export to ONNX '" + path + "'";
   const RecurrentSpec& spec = model.spec;
-  if (spec.proj_size > 0) throw Error(what + ": the LSTM '" + model.scope + "' has a projection, which ONNX's LSTM cannot store");
+  if (spec.proj_size > 0)
+    throw Error(what + ": the LSTM '" + model.scope + "' has a projection, which ONNX's LSTM cannot store");
   if (model.options.merge != BidirectionalMerge::concat) {
     throw Error(what + ": the layer merges its directions by " + std::string(merge_name(model.options.merge)) +
                 "; rnnkit writes ONNX's concatenated outputs only");

@@ -44,7 +44,8 @@ std::string pytorch_unsupported(const RecurrentSpec& spec, const CellOptions& ce
   if (spec.peepholes) return "peepholes";
   if (spec.stacking == Stacking::per_direction) return "per-direction stacking";
   if (!cell.recurrent_activation.is_sigmoid()) return "recurrent_activation " + cell.recurrent_activation.spec();
-  if (cell.activation != CellActivation::tanh) return std::string("activation ") + cell_activation_name(cell.activation);
+  if (cell.activation != CellActivation::tanh)
+    return std::string("activation ") + cell_activation_name(cell.activation);
   if (cell.gate_clip > 0.0) return "a gate clip";
   if (cell.cell_clip > 0.0) return "a cell clip";
   if (cell.proj_clip > 0.0) return "a projection clip";
@@ -118,7 +119,8 @@ RecurrentSpec infer_pytorch_recurrent_spec(const SafetensorsFile& file, const Py
   const int64_t rows = w_hh.shape[0];
   if (spec.hidden_size < 1 || rows % spec.hidden_size != 0) {
     throw Error(ctx + ": weight_hh_l0 has shape " + shape_to_string(w_hh.shape) + ", expected [G*H, " +
-                std::to_string(projected ? spec.proj_size : spec.hidden_size) + "] with G = 4 (LSTM), 3 (GRU) or 1 (RNN)");
+                std::to_string(projected ? spec.proj_size : spec.hidden_size) +
+                "] with G = 4 (LSTM), 3 (GRU) or 1 (RNN)");
   }
   const int64_t gates = rows / spec.hidden_size;
   if (gates == 4) {
@@ -146,8 +148,8 @@ RecurrentSpec infer_pytorch_recurrent_spec(const SafetensorsFile& file, const Py
   for (const auto& [name, entry] : params) {
     const ParsedName p = *parse_pytorch_name(name);
     if (!spec.bias && (p.kind == "bias_ih" || p.kind == "bias_hh")) {
-      throw Error(ctx + ": '" + options.prefix + name + "' is a bias, but layer 0 has none (bias=False): " +
-                  "a module has biases in every layer or in none");
+      throw Error(ctx + ": '" + options.prefix + name +
+                  "' is a bias, but layer 0 has none (bias=False): " + "a module has biases in every layer or in none");
     }
   }
   for (const RecurrentParameter& p : expected) {
@@ -155,10 +157,11 @@ RecurrentSpec infer_pytorch_recurrent_spec(const SafetensorsFile& file, const Py
     const SafetensorsEntry& e = tensor(name);
     if (e.shape != p.shape) {
       throw Error(ctx + ": '" + options.prefix + name + "' has shape " + shape_to_string(e.shape) + ", expected " +
-                  shape_to_string(p.shape) + " for a " + cell_name(spec.cell) + " with I=" +
-                  std::to_string(spec.input_size) + ", H=" + std::to_string(spec.hidden_size) +
+                  shape_to_string(p.shape) + " for a " + cell_name(spec.cell) +
+                  " with I=" + std::to_string(spec.input_size) + ", H=" + std::to_string(spec.hidden_size) +
                   (spec.proj_size > 0 ? ", P=" + std::to_string(spec.proj_size) : "") + ", " +
-                  std::to_string(spec.num_layers) + " layer(s), " + std::to_string(spec.directions()) + " direction(s)");
+                  std::to_string(spec.num_layers) + " layer(s), " + std::to_string(spec.directions()) +
+                  " direction(s)");
     }
     if (e.dtype != "F32" && e.dtype != "F64" && e.dtype != "F16" && e.dtype != "BF16") {
       throw Error(ctx + ": '" + options.prefix + name + "' has dtype " + e.dtype + ", expected a floating-point type");
@@ -194,8 +197,8 @@ std::vector<SafetensorsTensor> export_pytorch(const RecurrentModel& model, const
                 "PyTorch's nn.GRU applies it after, so its weights would compute something else");
   }
   if (model.options.merge != BidirectionalMerge::concat) {
-    throw Error(std::string("export to PyTorch: the layer merges its directions by ") + merge_name(model.options.merge) +
-                "; PyTorch's modules only concatenate them");
+    throw Error(std::string("export to PyTorch: the layer merges its directions by ") +
+                merge_name(model.options.merge) + "; PyTorch's modules only concatenate them");
   }
   const std::string unsupported = pytorch_unsupported(model.spec, model.options.cell);
   if (!unsupported.empty()) {

@@ -32,8 +32,8 @@ std::vector<std::string> segments(const std::string& path) {
 struct FoundCell {
   std::string path, cell_class, root;  // root: the path before any layer/direction segment
   int64_t layer = 0;
-  int direction = 0;                    // 0 fw (or unidirectional), 1 bw
-  bool direction_outside_stack = false; // bidirectional_rnn/fw/multi_rnn_cell/cell_k: per-direction stacks
+  int direction = 0;                               // 0 fw (or unidirectional), 1 bw
+  bool direction_outside_stack = false;            // bidirectional_rnn/fw/multi_rnn_cell/cell_k: per-direction stacks
   std::map<std::string, const NpyArray*> tensors;  // "kernel", "bias", "gates/kernel", ...
 };
 
@@ -156,14 +156,16 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     for (const std::string& r : roots) list += (list.empty() ? "'" : ", '") + r + "'";
     throw Error(where + ": cells of several models, under " + list + ": choose one with --prefix");
   }
-  if (classes.size() > 1) throw Error(where + ": cells of different kinds (" + *classes.begin() + ", " + *classes.rbegin() + ")");
+  if (classes.size() > 1)
+    throw Error(where + ": cells of different kinds (" + *classes.begin() + ", " + *classes.rbegin() + ")");
   const std::string cell_class = *classes.begin();
   const CellKind cell = kind_of(cell_class, options);
   if (options.rnn_nonlinearity && cell_class != "basic_rnn_cell") {
     throw Error(where + ": a nonlinearity was given, but the cells are " + cell_class + " (only BasicRNNCell has one)");
   }
   if (options.activation != CellActivation::tanh && cell_class == "basic_rnn_cell") {
-    throw Error(where + ": an activation was given for BasicRNNCells; their activation is the nonlinearity (relu or tanh)");
+    throw Error(where +
+                ": an activation was given for BasicRNNCells; their activation is the nonlinearity (relu or tanh)");
   }
   const int64_t directions = bidirectional ? 2 : 1;
   // bidirectional_rnn/{fw,bw}/multi_rnn_cell/cell_k: each direction stacked on its own.
@@ -177,7 +179,8 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
   std::vector<const FoundCell*> ordered(static_cast<std::size_t>(layers * directions), nullptr);
   for (const auto& [path, c] : cells) {
     const std::size_t index = static_cast<std::size_t>(c.layer * directions + c.direction);
-    if (ordered[index] != nullptr) throw Error(where + ": '" + ordered[index]->path + "' and '" + path + "' are the same cell");
+    if (ordered[index] != nullptr)
+      throw Error(where + ": '" + ordered[index]->path + "' and '" + path + "' are the same cell");
     ordered[index] = &c;
   }
   for (std::size_t i = 0; i < ordered.size(); ++i) {
@@ -216,10 +219,10 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
       kernel = tensor("kernel", 2);
       bias = tensor("bias", 1);
       if (c.tensors.count("projection/kernel") != 0) projection = tensor("projection/kernel", 2);
-      const int diagonals = static_cast<int>(c.tensors.count("w_i_diag") + c.tensors.count("w_f_diag") +
-                                             c.tensors.count("w_o_diag"));
+      const int diagonals =
+          static_cast<int>(c.tensors.count("w_i_diag") + c.tensors.count("w_f_diag") + c.tensors.count("w_o_diag"));
       if (diagonals == 3) {  // LSTMCell(use_peepholes=True): w_i_diag, w_f_diag, w_o_diag [H], in rnnkit's order
-        const Tensor<double> &wi = tensor("w_i_diag", 1), &wf = tensor("w_f_diag", 1), &wo = tensor("w_o_diag", 1);
+        const Tensor<double>&wi = tensor("w_i_diag", 1), &wf = tensor("w_f_diag", 1), &wo = tensor("w_o_diag", 1);
         if (wf.numel() != wi.numel() || wo.numel() != wi.numel()) {
           throw Error(at + ": w_i_diag, w_f_diag and w_o_diag have " + std::to_string(wi.numel()) + ", " +
                       std::to_string(wf.numel()) + " and " + std::to_string(wo.numel()) + " values, expected H each");
@@ -231,13 +234,14 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
           peephole[2 * wi.numel() + j] = wo[j];
         }
       } else if (diagonals != 0) {
-        throw Error(at + ": peepholes need all of w_i_diag, w_f_diag and w_o_diag; found " +
-                    std::to_string(diagonals) + " of them");
+        throw Error(at + ": peepholes need all of w_i_diag, w_f_diag and w_o_diag; found " + std::to_string(diagonals) +
+                    " of them");
       }
     }
     const int64_t gates = gate_count(cell), hidden = bias.numel() / gates;
     if (hidden < 1 || bias.numel() != gates * hidden) {
-      throw Error(at + ": bias has " + std::to_string(bias.numel()) + " values, expected " + std::to_string(gates) + "*H");
+      throw Error(at + ": bias has " + std::to_string(bias.numel()) + " values, expected " + std::to_string(gates) +
+                  "*H");
     }
     const int64_t recurrent_width = projection.numel() > 0 ? projection.dim(1) : hidden;
     if (projection.numel() > 0 && projection.dim(0) != hidden) {
@@ -259,8 +263,8 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
       const int64_t expected_inputs = spec.layer_input_size(layer);
       if (hidden != spec.hidden_size || recurrent_width != spec.recurrent_width() || inputs != expected_inputs) {
         throw Error(at + ": has H=" + std::to_string(hidden) + ", " + std::to_string(inputs) +
-                    " inputs and recurrent width " + std::to_string(recurrent_width) + "; expected H=" +
-                    std::to_string(spec.hidden_size) + ", " + std::to_string(expected_inputs) +
+                    " inputs and recurrent width " + std::to_string(recurrent_width) +
+                    "; expected H=" + std::to_string(spec.hidden_size) + ", " + std::to_string(expected_inputs) +
                     " inputs and recurrent width " + std::to_string(spec.recurrent_width()) +
                     (spec.stacking == Stacking::per_direction ? " (each direction stacked on its own)" : ""));
       }
@@ -277,8 +281,8 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     if (projection.numel() > 0) w.weight_hr = transposed<double>(projection.view());
     weights.push_back(std::move(w));
     const std::string origin_prefix = "tf1 " + origin + ":" + c.path;
-    CellSources s = cell_sources(layout, origin_prefix, kernel_name + " (input rows)", kernel_name + " (recurrent rows)",
-                                 bias_name);
+    CellSources s = cell_sources(layout, origin_prefix, kernel_name + " (input rows)",
+                                 kernel_name + " (recurrent rows)", bias_name);
     if (cell == CellKind::lstm && options.forget_bias != 0.0) {
       s.bias_ih += " + forget_bias " + std::to_string(options.forget_bias) + " in the f block";
     }
@@ -304,8 +308,9 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
 }
 
 std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec) {
-  const std::string cls =
-      spec.cell == CellKind::lstm ? "lstm_cell" : spec.cell == CellKind::gru ? "gru_cell" : "basic_rnn_cell";
+  const std::string cls = spec.cell == CellKind::lstm  ? "lstm_cell"
+                          : spec.cell == CellKind::gru ? "gru_cell"
+                                                       : "basic_rnn_cell";
   std::vector<std::string> out;
   for (int64_t l = 0; l < spec.num_layers; ++l) {
     for (int64_t d = 0; d < spec.directions(); ++d) {
@@ -341,7 +346,8 @@ std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentMo
     throw Error("export to TF1: the layer's gates are " + cell.recurrent_activation.spec() +
                 "; TF1's LSTMCell and GRUCell gates are sigmoid");
   }
-  if (cell.gate_clip > 0.0) throw Error("export to TF1: TF1's cells do not clip their gate pre-activations (gate_clip)");
+  if (cell.gate_clip > 0.0)
+    throw Error("export to TF1: TF1's cells do not clip their gate pre-activations (gate_clip)");
   if (cell_paths.empty()) cell_paths = default_tf1_cell_paths(spec);
   std::vector<CellWeights> weights = cell_weights_of(model);
   if (cell_paths.size() != weights.size()) {

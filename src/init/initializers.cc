@@ -215,8 +215,8 @@ void fill_per_gate_kind(const Kind&, const Args& args, TensorView<double> out, c
 void fill_gates_kind(const Kind&, const Args& args, TensorView<double> out, const InitContext& ctx) {
   for (const auto& [key, init] : args.inits) {
     if (key.size() == 1 && ctx.gate_letters.find(key[0]) == std::string::npos) {
-      throw Error("gates: '" + key + "' is not a gate of variable '" + ctx.name + "' (its gates: " +
-                  (ctx.gate_letters.empty() ? std::string("none") : ctx.gate_letters) + ")");
+      throw Error("gates: '" + key + "' is not a gate of variable '" + ctx.name +
+                  "' (its gates: " + (ctx.gate_letters.empty() ? std::string("none") : ctx.gate_letters) + ")");
     }
   }
   fill_gate_blocks("gates", out, ctx, [&](char letter) -> const InitializerPtr& {
@@ -284,8 +284,14 @@ const std::vector<Kind>& catalogue() {
                   fan_out_override()},
                  fill_variance_scaling_kind,
                  [](const Args& a) { check_positive(a, "variance_scaling", "scale"); }});
-    k.push_back({"glorot_uniform", {"xavier_uniform"}, {{"gain", ParamKind::number, "1.0"}, fan_in_override(), fan_out_override()}, fill_glorot_kind});
-    k.push_back({"glorot_normal", {"xavier_normal"}, {{"gain", ParamKind::number, "1.0"}, fan_in_override(), fan_out_override()}, fill_glorot_kind});
+    k.push_back({"glorot_uniform",
+                 {"xavier_uniform"},
+                 {{"gain", ParamKind::number, "1.0"}, fan_in_override(), fan_out_override()},
+                 fill_glorot_kind});
+    k.push_back({"glorot_normal",
+                 {"xavier_normal"},
+                 {{"gain", ParamKind::number, "1.0"}, fan_in_override(), fan_out_override()},
+                 fill_glorot_kind});
     for (const char* name : {"he_uniform", "he_normal"}) {
       k.push_back({name,
                    {std::string(name) == "he_uniform" ? "kaiming_uniform" : "kaiming_normal"},

@@ -44,7 +44,8 @@ class SpecParser {
   std::string parse_name() {
     skip_space();
     if (pos_ >= text_.size() || !is_name_start(text_[pos_])) {
-      fail(pos_ >= text_.size() ? "expected a name, found the end" : "expected a name, found '" + std::string(1, text_[pos_]) + "'");
+      fail(pos_ >= text_.size() ? "expected a name, found the end"
+                                : "expected a name, found '" + std::string(1, text_[pos_]) + "'");
     }
     const std::size_t start = pos_;
     while (pos_ < text_.size() && is_name_char(text_[pos_])) ++pos_;
@@ -114,10 +115,10 @@ class SpecParser {
     // A number: optional sign, digits, '.', exponent.
     const std::size_t start = pos_;
     if (c == '+' || c == '-') ++pos_;
-    while (pos_ < text_.size() &&
-           (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.' || text_[pos_] == 'e' ||
-            text_[pos_] == 'E' || ((text_[pos_] == '-' || text_[pos_] == '+') && pos_ > start &&
-                                   (text_[pos_ - 1] == 'e' || text_[pos_ - 1] == 'E')))) {
+    while (pos_ < text_.size() && (std::isdigit(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '.' ||
+                                   text_[pos_] == 'e' || text_[pos_] == 'E' ||
+                                   ((text_[pos_] == '-' || text_[pos_] == '+') && pos_ > start &&
+                                    (text_[pos_ - 1] == 'e' || text_[pos_ - 1] == 'E')))) {
       ++pos_;
     }
     std::string token(text_.substr(start, pos_ - start));
@@ -126,7 +127,8 @@ class SpecParser {
     const auto [ptr, ec] = std::from_chars(token.data(), token.data() + token.size(), number);
     if (token.empty() || ec != std::errc() || ptr != token.data() + token.size() || !std::isfinite(number)) {
       pos_ = start;
-      fail("expected a number, a name or an initializer, found '" + std::string(text_.substr(start, std::max<std::size_t>(1, token.size()))) + "'");
+      fail("expected a number, a name or an initializer, found '" +
+           std::string(text_.substr(start, std::max<std::size_t>(1, token.size()))) + "'");
     }
     value.kind = SpecValue::Kind::number;
     value.number = number;

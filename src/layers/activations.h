@@ -70,7 +70,8 @@ inline float tanh(float x) {
   const float e = exp_float(2.0f * ax);
   const float large = (e - 1.0f) / (e + 1.0f);
   const float x2 = ax * ax;  // tanh x = x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835 - ...
-  const float small = ax + ax * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f + x2 * (62.0f / 2835.0f))));
+  const float small =
+      ax + ax * x2 * (-1.0f / 3.0f + x2 * (2.0f / 15.0f + x2 * (-17.0f / 315.0f + x2 * (62.0f / 2835.0f))));
   const float t = ax < 0.25f ? small : large;
   return x < 0.0f ? -t : t;
 }

@@ -28,8 +28,6 @@ void dispatch(const CellOptions& o, Run run) {
   });
 }
 
-
-
 // ---- reset after ----
 
 template <class T>
@@ -271,7 +269,7 @@ RNNKIT_KERNEL void gru_before_output_backward_rows(const BeforeOutputBackwardRow
     RNNKIT_VECTORIZE
     for (int64_t j = 0; j < H; ++j) {
       const T z = zs[j], n = ns[j], d = dhb[j];
-      T da_n = d * (T(1) - z) * act.derivative(n);  // B1 (F6, F5)
+      T da_n = d * (T(1) - z) * act.derivative(n);    // B1 (F6, F5)
       T da_z = d * (hp[j] - n) * gate.derivative(z);  // B1 (F6, F2)
       if constexpr (kClip) {
         da_n *= inside(pn[j], G);
@@ -451,7 +449,7 @@ void GruResetBeforeCell<T>::forward_step(int64_t t, const CellParameters<T>& p, 
   const BeforeGateRows<T> gates{B, H, xg_t.data(), pre, h_prev.data(), rh.data(), clip_g};
   dispatch<T>(options_, [&](auto gate, auto act, auto clipped) {
     gru_before_gates_rows<T, decltype(gate), decltype(act), decltype(clipped)::value>(gates, gate, act);
-  });  // F2, F3
+  });                                                                             // F2, F3
   matmul_add(xg_t.col_range(2 * H, H), rh, p.weight_hh.row_range(2 * H, H).t());  // F4
   const BeforeOutputRows<T> output{B, H, xg_t.data(), pre, h_prev.data(), h_t.data(), clip_g, active};
   dispatch<T>(options_, [&](auto gate, auto act, auto clipped) {
@@ -472,18 +470,18 @@ void GruResetBeforeCell<T>::backward_step(int64_t t, const CellParameters<T>& p,
   const int64_t B = batch_, H = hidden_;
   const T* pre = pre_ != nullptr ? pre_ + t * B * 3 * H : nullptr;
   const T clip_g = detail::clip_bound<T>(options_.gate_clip);
-  const BeforeOutputBackwardRows<T> output{B,           H,           xg_t.data(),    pre,    h_prev.data(),
-                                           dh.data(),   dxg_t.data(), dh_prev.data(), clip_g, active};
+  const BeforeOutputBackwardRows<T> output{
+      B, H, xg_t.data(), pre, h_prev.data(), dh.data(), dxg_t.data(), dh_prev.data(), clip_g, active};
   dispatch<T>(options_, [&](auto gate, auto act, auto clipped) {
     gru_before_output_backward_rows<T, decltype(gate), decltype(act), decltype(clipped)::value>(output, gate, act);
   });  // B1
   const MatrixView<T> drh(drh_, B, H);
   matmul(drh, MatrixView<const T>(dxg_t).col_range(2 * H, H), p.weight_hh.row_range(2 * H, H));  // B2: da_n W_hn
-  const BeforeGateBackwardRows<T> gates{B,    H,           xg_t.data(),    pre,    h_prev.data(),
-                                        drh_, dxg_t.data(), dh_prev.data(), clip_g, active};
+  const BeforeGateBackwardRows<T> gates{
+      B, H, xg_t.data(), pre, h_prev.data(), drh_, dxg_t.data(), dh_prev.data(), clip_g, active};
   dispatch<T>(options_, [&](auto gate, auto act, auto clipped) {
     gru_before_gates_backward_rows<T, decltype(gate), decltype(act), decltype(clipped)::value>(gates, gate, act);
-  });  // B3
+  });                                                                                                    // B3
   matmul_add(dh_prev, MatrixView<const T>(dxg_t).col_range(0, 2 * H), p.weight_hh.row_range(0, 2 * H));  // B4
 }
 

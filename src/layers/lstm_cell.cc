@@ -16,12 +16,12 @@ using detail::inside;
 template <class T>
 struct LstmForwardRows {
   int64_t batch, hidden;
-  T* gates;              // [B, 4H]: a (after F1) on entry, (i, f, g, o) on exit
-  T* pre;                // [B, 4H] when clipping: (â_i, â_f, a_g, â_o) before their clips
-  const T* c_prev;       // [B, H]
-  T* c;                  // [B, H]
-  T* m;                  // [B, H]: m_t (h_t itself without a projection)
-  const T* peephole;     // [3, H]: rows i, f, o
+  T* gates;                // [B, 4H]: a (after F1) on entry, (i, f, g, o) on exit
+  T* pre;                  // [B, 4H] when clipping: (â_i, â_f, a_g, â_o) before their clips
+  const T* c_prev;         // [B, H]
+  T* c;                    // [B, H]
+  T* m;                    // [B, H]: m_t (h_t itself without a projection)
+  const T* peephole;       // [3, H]: rows i, f, o
   T gate_clip, cell_clip;  // +inf: none
   const uint8_t* active;
 };
@@ -70,7 +70,7 @@ RNNKIT_KERNEL void lstm_forward_rows(const LstmForwardRows<T>& s, Gate gate, Act
       const T i = gate.value(xi);  // F3
       const T f = gate.value(xf);
       const T g = act.value(xc);
-      T c_t = f * cp[j] + i * g;  // F4
+      T c_t = f * cp[j] + i * g;                // F4
       if constexpr (kClip) c_t = clip(c_t, K);  // F5
       T xo = ao[j];
       if constexpr (kPeephole) xo += wo[j] * c_t;  // F6
@@ -92,15 +92,15 @@ RNNKIT_KERNEL void lstm_forward_rows(const LstmForwardRows<T>& s, Gate gate, Act
 template <class T>
 struct LstmBackwardRows {
   int64_t batch, hidden;
-  const T* gates;      // [B, 4H]: (i, f, g, o)
-  const T* pre;        // [B, 4H] when clipping
-  const T* c_prev;     // [B, H]
-  const T* c;          // [B, H]
-  const T* dm;         // [B, H]
-  T* dc;               // [B, H]: dL/dc_t from later steps on entry, dL/dc_{t-1} on exit
-  T* dgates;           // [B, 4H]: dL/d(a_i, a_f, a_g, a_o)
-  const T* peephole;   // [3, H]
-  T* dpeephole;        // [3, H], accumulated
+  const T* gates;     // [B, 4H]: (i, f, g, o)
+  const T* pre;       // [B, 4H] when clipping
+  const T* c_prev;    // [B, H]
+  const T* c;         // [B, H]
+  const T* dm;        // [B, H]
+  T* dc;              // [B, H]: dL/dc_t from later steps on entry, dL/dc_{t-1} on exit
+  T* dgates;          // [B, 4H]: dL/d(a_i, a_f, a_g, a_o)
+  const T* peephole;  // [3, H]
+  T* dpeephole;       // [3, H], accumulated
   T gate_clip, cell_clip;
   const uint8_t* active;
 };
@@ -141,18 +141,18 @@ RNNKIT_KERNEL void lstm_backward_rows(const LstmBackwardRows<T>& s, Gate gate, A
     for (int64_t j = 0; j < H; ++j) {
       const T i = is[j], f = fs[j], g = gs[j], o = os[j], c_prev = cp[j], c_t = cb[j], dm = dmb[j];
       const T ac = act.value(c_t);
-      const T d_o = dm * ac;                                   // B2 (F8)
+      const T d_o = dm * ac;  // B2 (F8)
       T dc_t = dcb[j] + dm * o * act.derivative(ac);
-      T da_o = d_o * gate.derivative(o);                       // B3 (F7)
+      T da_o = d_o * gate.derivative(o);  // B3 (F7)
       if constexpr (kClip) da_o *= inside(po[j], G);
-      if constexpr (kPeephole) {                               // B4 (F6)
+      if constexpr (kPeephole) {  // B4 (F6)
         dc_t += da_o * wo[j];
         dwo[j] += da_o * c_t;
       }
-      if constexpr (kClip) dc_t *= inside(c_t, K);             // B5 (F5)
+      if constexpr (kClip) dc_t *= inside(c_t, K);               // B5 (F5)
       const T di = dc_t * g, df = dc_t * c_prev, dg = dc_t * i;  // B6 (F4)
       T dc_prev = dc_t * f;
-      T da_i = di * gate.derivative(i);                        // B7 (F3)
+      T da_i = di * gate.derivative(i);  // B7 (F3)
       T da_f = df * gate.derivative(f);
       T da_g = dg * act.derivative(g);
       if constexpr (kClip) {
@@ -160,7 +160,7 @@ RNNKIT_KERNEL void lstm_backward_rows(const LstmBackwardRows<T>& s, Gate gate, A
         da_f *= inside(pf[j], G);
         da_g *= inside(pg[j], G);
       }
-      if constexpr (kPeephole) {                               // B8 (F2)
+      if constexpr (kPeephole) {  // B8 (F2)
         dc_prev += da_i * wi[j] + da_f * wf[j];
         dwi[j] += da_i * c_prev;
         dwf[j] += da_f * c_prev;
@@ -249,7 +249,8 @@ void LstmCell<T>::forward_step(int64_t t, const CellParameters<T>& p, MatrixView
                                 detail::clip_bound<T>(options_.cell_clip),
                                 active};
   dispatch<T>(options_, peepholes_, clipping(), [&](auto gate, auto act, auto peep, auto clipped) {
-    lstm_forward_rows<T, decltype(gate), decltype(act), decltype(peep)::value, decltype(clipped)::value>(rows, gate, act);
+    lstm_forward_rows<T, decltype(gate), decltype(act), decltype(peep)::value, decltype(clipped)::value>(rows, gate,
+                                                                                                         act);
   });
   if (proj_ > 0) {
     matmul(h_t, MatrixView<const T>(m, B, H), p.weight_hr.t());  // F9
@@ -317,7 +318,7 @@ void LstmCell<T>::backward_step(int64_t t, const CellParameters<T>& p, MatrixVie
                                  active};
   dispatch<T>(options_, peepholes_, clipping(), [&](auto gate, auto act, auto peep, auto clipped) {
     lstm_backward_rows<T, decltype(gate), decltype(act), decltype(peep)::value, decltype(clipped)::value>(rows, gate,
-                                                                                                        act);
+                                                                                                          act);
   });
   matmul(dh_prev, dxg_t, p.weight_hh);  // B9 (F1): dh_{t-1} = da W_hh
 }

@@ -104,11 +104,11 @@ struct RecurrentLayer<T>::Workspace {
     AlignedBuffer kept;
   };
   int64_t steps = -1, batch = -1;
-  std::vector<int64_t> lengths;             // [B]
-  std::vector<uint8_t> active;              // [T, B]: t < length
+  std::vector<int64_t> lengths;  // [B]
+  std::vector<uint8_t> active;   // [T, B]: t < length
   bool all_active = true;
-  std::vector<T> input;                     // layer 0 input, time-major [T, B, I]
-  std::vector<std::vector<T>> layer_out;    // per layer [T, B, D*R]
+  std::vector<T> input;                   // layer 0 input, time-major [T, B, I]
+  std::vector<std::vector<T>> layer_out;  // per layer [T, B, D*R]
   std::vector<std::array<Direction, 2>> dirs;
   std::vector<std::vector<T>> dropout_mask;  // per layer but the last [T, B, D*R]: 0 or 1/(1-p)
   bool dropped = false;                      // the last forward applied the masks
@@ -188,14 +188,15 @@ RecurrentResult<T> RecurrentLayer<T>::forward(TensorView<const T> input, std::sp
   }
   const int64_t dirs = s.directions(), rw = s.recurrent_width(), tb = steps * batch;
   const int64_t state = cells_.front()->state_width(), gw = cells_.front()->gate_width();
-  if (h0.data() != nullptr) check_shape(s, "h0", h0.shape(), {s.num_layers * dirs, batch, rw}, "layers*directions, batch, hidden");
+  if (h0.data() != nullptr)
+    check_shape(s, "h0", h0.shape(), {s.num_layers * dirs, batch, rw}, "layers*directions, batch, hidden");
   if (c0.data() != nullptr) {
     if (state == 0) throw Error(layer_error(s, "c0 was given, but only an LSTM has a cell state"));
     check_shape(s, "c0", c0.shape(), {s.num_layers * dirs, batch, state}, "layers*directions, batch, hidden");
   }
   if (!lengths.empty() && static_cast<int64_t>(lengths.size()) != batch) {
-    throw Error(layer_error(s, "lengths has " + std::to_string(lengths.size()) + " values, expected one per sequence (" +
-                                   std::to_string(batch) + ")"));
+    throw Error(layer_error(s, "lengths has " + std::to_string(lengths.size()) +
+                                   " values, expected one per sequence (" + std::to_string(batch) + ")"));
   }
   for (std::size_t b = 0; b < lengths.size(); ++b) {
     if (lengths[b] < 1 || lengths[b] > steps) {
@@ -339,9 +340,15 @@ RecurrentResult<T> RecurrentLayer<T>::forward(TensorView<const T> input, std::sp
       T* dst = result.output.data() + (options_.batch_first ? (b * steps + t) : (t * batch + b)) * ow;
       switch (options_.merge) {
         case BidirectionalMerge::concat: std::copy(fw, fw + lw, dst); break;
-        case BidirectionalMerge::sum: for (int64_t j = 0; j < rw; ++j) dst[j] = fw[j] + bw[j]; break;
-        case BidirectionalMerge::mul: for (int64_t j = 0; j < rw; ++j) dst[j] = fw[j] * bw[j]; break;
-        case BidirectionalMerge::ave: for (int64_t j = 0; j < rw; ++j) dst[j] = (fw[j] + bw[j]) / T(2); break;
+        case BidirectionalMerge::sum:
+          for (int64_t j = 0; j < rw; ++j) dst[j] = fw[j] + bw[j];
+          break;
+        case BidirectionalMerge::mul:
+          for (int64_t j = 0; j < rw; ++j) dst[j] = fw[j] * bw[j];
+          break;
+        case BidirectionalMerge::ave:
+          for (int64_t j = 0; j < rw; ++j) dst[j] = (fw[j] + bw[j]) / T(2);
+          break;
       }
     }
   }
@@ -494,7 +501,7 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
       }
     }
     std::swap(w.d_upper, w.d_lower);  // this layer's input gradient is the lower layer's output gradient
-    if (w.dropped && l > 0) {          // through the lower layer's dropout: out * mask
+    if (w.dropped && l > 0) {         // through the lower layer's dropout: out * mask
       const std::vector<T>& mask = w.dropout_mask[l - 1];
       for (std::size_t i = 0; i < mask.size(); ++i) w.d_upper[i] *= mask[i];
     }
@@ -521,8 +528,8 @@ TensorView<const T> RecurrentLayer<T>::gate_activations(int64_t layer, int direc
   if (layer < 0 || layer >= s.num_layers || direction < 0 || direction >= s.directions()) {
     throw Error(layer_error(s, "gate activations of layer " + std::to_string(layer) + ", direction " +
                                    std::to_string(direction) + " are asked for; the layer has " +
-                                   std::to_string(s.num_layers) + " layer(s) and " +
-                                   std::to_string(s.directions()) + " direction(s)"));
+                                   std::to_string(s.num_layers) + " layer(s) and " + std::to_string(s.directions()) +
+                                   " direction(s)"));
   }
   const Workspace& w = *work_;
   return TensorView<const T>(w.dirs[static_cast<std::size_t>(layer)][static_cast<std::size_t>(direction)].xg.data(),

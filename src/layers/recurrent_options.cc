@@ -19,8 +19,8 @@ const char* merge_name(BidirectionalMerge merge) {
 }
 
 BidirectionalMerge parse_merge(const std::string& name) {
-  for (BidirectionalMerge m : {BidirectionalMerge::concat, BidirectionalMerge::sum, BidirectionalMerge::mul,
-                               BidirectionalMerge::ave}) {
+  for (BidirectionalMerge m :
+       {BidirectionalMerge::concat, BidirectionalMerge::sum, BidirectionalMerge::mul, BidirectionalMerge::ave}) {
     if (name == merge_name(m)) return m;
   }
   throw Error("unknown bidirectional merge '" + name + "'; expected one of concat, sum, mul, ave");
@@ -46,7 +46,8 @@ void check_recurrent_options(const RecurrentSpec& spec, const RecurrentLayerOpti
   }
   if (rnn && c.activation != CellActivation::tanh) {
     throw Error(std::string("activation ") + cell_activation_name(c.activation) +
-                " applies to an LSTM or GRU; an RNN's activation is its cell kind (rnn_tanh or rnn_relu), here " + cell);
+                " applies to an LSTM or GRU; an RNN's activation is its cell kind (rnn_tanh or rnn_relu), here " +
+                cell);
   }
   for (const auto& [name, value] : {std::pair{"cell_clip", c.cell_clip}, std::pair{"proj_clip", c.proj_clip},
                                     std::pair{"gate_clip", c.gate_clip}}) {

@@ -7,9 +7,7 @@
 
 namespace rnnkit {
 
-const char* stacking_name(Stacking stacking) {
-  return stacking == Stacking::per_layer ? "per-layer" : "per-direction";
-}
+const char* stacking_name(Stacking stacking) { return stacking == Stacking::per_layer ? "per-layer" : "per-direction"; }
 
 Stacking parse_stacking(std::string_view name) {
   if (name == "per-layer") return Stacking::per_layer;
@@ -27,9 +25,9 @@ void RecurrentSpec::validate() const {
   require(proj_size >= 0, "proj_size must be 0 (none) or positive, got " + std::to_string(proj_size));
   require(proj_size == 0 || cell == CellKind::lstm,
           std::string("proj_size is for LSTM only, the cell is ") + cell_name(cell));
-  require(proj_size < hidden_size || proj_size == 0,
-          "proj_size must be smaller than hidden_size (" + std::to_string(hidden_size) + "), got " +
-              std::to_string(proj_size));
+  require(proj_size < hidden_size || proj_size == 0, "proj_size must be smaller than hidden_size (" +
+                                                         std::to_string(hidden_size) + "), got " +
+                                                         std::to_string(proj_size));
   require(!peepholes || cell == CellKind::lstm,
           std::string("peepholes are for LSTM only, the cell is ") + cell_name(cell));
   require(stacking == Stacking::per_layer || bidirectional,
@@ -115,8 +113,8 @@ std::vector<RecurrentParameter> recurrent_parameters(const RecurrentSpec& spec) 
     for (int64_t d = 0; d < spec.directions(); ++d) {
       const bool reverse = d == 1;
       auto add = [&](const char* kind, Shape shape, std::string gates) {
-        out.push_back({recurrent_variable_name(layer, reverse, kind), kind, layer, reverse, std::move(shape),
-                       std::move(gates)});
+        out.push_back(
+            {recurrent_variable_name(layer, reverse, kind), kind, layer, reverse, std::move(shape), std::move(gates)});
       };
       add("weight_ih", {gh, spec.layer_input_size(layer)}, letters);
       add("weight_hh", {gh, spec.recurrent_width()}, letters);

@@ -25,7 +25,8 @@ RecurrentInitChoice parse_init_choice(std::string_view text) {
     const std::size_t eq = field.find('=');
     if (eq == std::string::npos) {
       throw Error("initializer set '" + all + "': field '" + field +
-                  "' is not KEY=VALUE (keys: preset, kernel, recurrent, bias, bias_hh, peephole, forget_bias) or a preset name");
+                  "' is not KEY=VALUE (keys: preset, kernel, recurrent, bias, bias_hh, peephole, forget_bias) or a "
+                  "preset name");
     }
     const std::string key = field.substr(0, eq), value = field.substr(eq + 1);
     if (key == "preset") {

@@ -39,7 +39,8 @@ Matrix read(const VariableStore& store, const std::string& name) {
 Vec matvec(const Matrix& w, int64_t row0, int64_t n, const Vec& x) {
   Vec y(static_cast<std::size_t>(n), 0.0);
   for (int64_t r = 0; r < n; ++r) {
-    for (int64_t c = 0; c < w.cols; ++c) y[static_cast<std::size_t>(r)] += w.at(row0 + r, c) * x[static_cast<std::size_t>(c)];
+    for (int64_t c = 0; c < w.cols; ++c)
+      y[static_cast<std::size_t>(r)] += w.at(row0 + r, c) * x[static_cast<std::size_t>(c)];
   }
   return y;
 }
@@ -60,7 +61,9 @@ struct Weights {
   Matrix w_ih, w_hh, b_ih, b_hh, w_hr, peephole;
   double bias_ih(std::size_t k) const { return b_ih.v.empty() ? 0.0 : b_ih.v[k]; }
   double bias_hh(std::size_t k) const { return b_hh.v.empty() ? 0.0 : b_hh.v[k]; }
-  double p(std::size_t gate, std::size_t j) const { return peephole.v.empty() ? 0.0 : peephole.v[gate * (peephole.v.size() / 3) + j]; }
+  double p(std::size_t gate, std::size_t j) const {
+    return peephole.v.empty() ? 0.0 : peephole.v[gate * (peephole.v.size() / 3) + j];
+  }
 };
 
 // One LSTM step (lstm_cell.h, F1-F9): updates c and returns h.
@@ -166,7 +169,8 @@ RecurrentResult<double> reference_recurrent_forward(const VariableStore& store, 
         const int64_t row = l * dirs + d;
         Vec h(static_cast<std::size_t>(rw), 0.0), c(H, 0.0);
         if (h0.data() != nullptr) h.assign(h0.data() + (row * batch + b) * rw, h0.data() + (row * batch + b + 1) * rw);
-        if (c0.data() != nullptr) c.assign(c0.data() + (row * batch + b) * hidden, c0.data() + (row * batch + b + 1) * hidden);
+        if (c0.data() != nullptr)
+          c.assign(c0.data() + (row * batch + b) * hidden, c0.data() + (row * batch + b + 1) * hidden);
         for (int64_t k = 0; k < len; ++k) {
           const int64_t t = d == 0 ? k : len - 1 - k;  // the reverse direction starts at the last valid step
           Vec x = below[static_cast<std::size_t>(t)];

@@ -55,9 +55,8 @@ RNNKIT_KERNEL void rnn_backward_rows(const RnnRows<T>& s, Act act) {
 // Calls run(act, clipped) with the activation's functor and the clip flag as a type.
 template <class T, class Run>
 void dispatch(bool relu, bool clipping, Run run) {
-  detail::with_activation<T>(relu ? CellActivation::relu : CellActivation::tanh, [&](auto act) {
-    detail::with_flag(clipping, [&](auto clipped) { run(act, clipped); });
-  });
+  detail::with_activation<T>(relu ? CellActivation::relu : CellActivation::tanh,
+                             [&](auto act) { detail::with_flag(clipping, [&](auto clipped) { run(act, clipped); }); });
 }
 
 }  // namespace
@@ -86,14 +85,13 @@ void RnnCell<T>::fold_recurrent_bias(MatrixView<T> xg_all, const CellParameters<
 }
 
 template <class T>
-void RnnCell<T>::forward_step(int64_t /*t*/, const CellParameters<T>& p, MatrixView<T> xg_t,
-                              MatrixView<const T> h_prev, MatrixView<T> h_t, const uint8_t* active) {
+void RnnCell<T>::forward_step(int64_t /*t*/, const CellParameters<T>& p, MatrixView<T> xg_t, MatrixView<const T> h_prev,
+                              MatrixView<T> h_t, const uint8_t* active) {
   matmul_add(xg_t, h_prev, p.weight_hh.t());  // F1
-  const RnnRows<T> rows{batch_, hidden_, xg_t.data(), nullptr, nullptr, h_t.data(),
-                        detail::clip_bound<T>(gate_clip_), active};
-  dispatch<T>(relu_, gate_clip_ > 0.0, [&](auto act, auto clipped) {
-    rnn_forward_rows<T, decltype(act), decltype(clipped)::value>(rows, act);
-  });
+  const RnnRows<T> rows{batch_, hidden_, xg_t.data(), nullptr, nullptr, h_t.data(), detail::clip_bound<T>(gate_clip_),
+                        active};
+  dispatch<T>(relu_, gate_clip_ > 0.0,
+              [&](auto act, auto clipped) { rnn_forward_rows<T, decltype(act), decltype(clipped)::value>(rows, act); });
 }
 
 template <class T>
@@ -103,8 +101,8 @@ template <class T>
 void RnnCell<T>::backward_step(int64_t /*t*/, const CellParameters<T>& p, MatrixView<const T> xg_t,
                                MatrixView<const T> /*h_prev*/, MatrixView<const T> h_t, MatrixView<const T> dh,
                                MatrixView<T> dxg_t, MatrixView<T> dh_prev, const uint8_t* active) {
-  const RnnRows<T> rows{batch_,       hidden_, xg_t.data(), h_t.data(), dh.data(), dxg_t.data(),
-                        detail::clip_bound<T>(gate_clip_), active};
+  const RnnRows<T> rows{
+      batch_, hidden_, xg_t.data(), h_t.data(), dh.data(), dxg_t.data(), detail::clip_bound<T>(gate_clip_), active};
   dispatch<T>(relu_, gate_clip_ > 0.0, [&](auto act, auto clipped) {
     rnn_backward_rows<T, decltype(act), decltype(clipped)::value>(rows, act);
   });

@@ -17,7 +17,8 @@ AddingBatch adding_batch(int64_t steps, int64_t batch, RandomStream& random) {
   for (int64_t b = 0; b < batch; ++b) {
     // One mark in [0, half), one in [half, T).
     const int64_t first = std::min(half - 1, static_cast<int64_t>(random.uniform() * static_cast<double>(half)));
-    const int64_t second = std::min(steps - 1, half + static_cast<int64_t>(random.uniform() * static_cast<double>(steps - half)));
+    const int64_t second =
+        std::min(steps - 1, half + static_cast<int64_t>(random.uniform() * static_cast<double>(steps - half)));
     double sum = 0;
     for (int64_t t = 0; t < steps; ++t) {
       const float value = static_cast<float>(random.uniform());

@@ -36,7 +36,8 @@ std::vector<char32_t> decode_utf8(std::string_view text, const std::string& orig
     } else if ((lead & 0xF8) == 0xF0) {
       length = 4, cp = lead & 0x07, minimum = 0x10000;
     } else {
-      throw Error("text '" + origin + "': invalid UTF-8 lead byte " + hex_byte(lead) + " at byte offset " + std::to_string(i));
+      throw Error("text '" + origin + "': invalid UTF-8 lead byte " + hex_byte(lead) + " at byte offset " +
+                  std::to_string(i));
     }
     if (i + static_cast<std::size_t>(length) > text.size()) {
       throw Error("text '" + origin + "': truncated UTF-8 sequence at byte offset " + std::to_string(i));
@@ -81,19 +82,20 @@ void encode_utf8(char32_t cp, std::string& out) {
 // commas and full stops, paragraphs. Enough structure for a character model to learn
 // words, agreement-free syntax and punctuation.
 std::string generate_text(int64_t characters) {
-  static const std::array<const char*, 12> kSubjects = {"the cat", "a small bird", "the old man", "my sister",
-                                                         "the river", "our teacher", "a tired dog", "the wind",
-                                                         "the children", "a stranger", "the baker", "her friend"};
-  static const std::array<const char*, 10> kVerbs = {"watches", "follows", "finds", "remembers", "carries",
-                                                      "paints", "hears", "forgets", "visits", "answers"};
-  static const std::array<const char*, 10> kObjects = {"the red door", "a quiet street", "the morning light",
-                                                        "an empty boat", "the long road", "a green field",
-                                                        "the last letter", "a warm loaf", "the high tower",
-                                                        "an open window"};
-  static const std::array<const char*, 6> kClauses = {"before the rain", "after dinner", "in the evening",
-                                                       "with great care", "without a word", "near the market"};
+  static const std::array<const char*, 12> kSubjects = {"the cat",      "a small bird", "the old man", "my sister",
+                                                        "the river",    "our teacher",  "a tired dog", "the wind",
+                                                        "the children", "a stranger",   "the baker",   "her friend"};
+  static const std::array<const char*, 10> kVerbs = {"watches", "follows", "finds",   "remembers", "carries",
+                                                     "paints",  "hears",   "forgets", "visits",    "answers"};
+  static const std::array<const char*, 10> kObjects = {
+      "the red door",  "a quiet street",  "the morning light", "an empty boat",  "the long road",
+      "a green field", "the last letter", "a warm loaf",       "the high tower", "an open window"};
+  static const std::array<const char*, 6> kClauses = {"before the rain", "after dinner",   "in the evening",
+                                                      "with great care", "without a word", "near the market"};
   RandomStream random(0, "tasks/char_corpus/builtin");
-  auto pick = [&](const auto& words) { return words[static_cast<std::size_t>(random.uniform() * static_cast<double>(words.size()))]; };
+  auto pick = [&](const auto& words) {
+    return words[static_cast<std::size_t>(random.uniform() * static_cast<double>(words.size()))];
+  };
   std::string text;
   int sentences = 0;
   while (static_cast<int64_t>(text.size()) < characters) {
@@ -120,7 +122,8 @@ CharCorpus CharCorpus::from_text(std::string_view utf8, const std::string& origi
   c.symbols_.erase(std::unique(c.symbols_.begin(), c.symbols_.end()), c.symbols_.end());
   c.ids_.reserve(text.size());
   for (char32_t cp : text) {
-    c.ids_.push_back(static_cast<int32_t>(std::lower_bound(c.symbols_.begin(), c.symbols_.end(), cp) - c.symbols_.begin()));
+    c.ids_.push_back(
+        static_cast<int32_t>(std::lower_bound(c.symbols_.begin(), c.symbols_.end(), cp) - c.symbols_.begin()));
   }
   return c;
 }
@@ -130,15 +133,14 @@ CharCorpus CharCorpus::from_file(const std::string& path) {
   return from_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
 }
 
-CharCorpus CharCorpus::builtin(int64_t characters) {
-  return from_text(generate_text(characters), "(built-in corpus)");
-}
+CharCorpus CharCorpus::builtin(int64_t characters) { return from_text(generate_text(characters), "(built-in corpus)"); }
 
 std::string CharCorpus::decode(const std::vector<int64_t>& ids) const {
   std::string out;
   for (int64_t id : ids) {
     if (id < 0 || id >= vocabulary()) {
-      throw Error("decode: id " + std::to_string(id) + " is outside the vocabulary [0, " + std::to_string(vocabulary()) + ")");
+      throw Error("decode: id " + std::to_string(id) + " is outside the vocabulary [0, " +
+                  std::to_string(vocabulary()) + ")");
     }
     encode_utf8(symbols_[static_cast<std::size_t>(id)], out);
   }
@@ -195,7 +197,8 @@ CharCorpus CharCorpus::part(int64_t begin, int64_t end) const {
 int64_t CharCorpus::stream_chunks(int64_t steps, int64_t batch) const {
   const int64_t stream = batch < 1 ? 0 : size() / batch;
   if (steps < 1 || batch < 1 || stream < steps + 1) {
-    throw Error("text '" + origin_ + "': " + std::to_string(batch) + " streams of chunks of T=" + std::to_string(steps) +
+    throw Error("text '" + origin_ + "': " + std::to_string(batch) +
+                " streams of chunks of T=" + std::to_string(steps) +
                 " need at least B * (T + 1) = " + std::to_string(std::max<int64_t>(batch, 1) * (steps + 1)) +
                 " characters; the text has " + std::to_string(size()));
   }

@@ -57,9 +57,9 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   void sum(std::span<float> values) override {
-    check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_FLOAT, MPI_SUM,
-                        MPI_COMM_WORLD),
-          "MPI_Allreduce");
+    check(
+        MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD),
+        "MPI_Allreduce");
   }
   void sum(std::span<double> values) override {
     check(MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), MPI_DOUBLE, MPI_SUM,
@@ -90,17 +90,16 @@ bool mpi_built() { return RNNKIT_HAVE_MPI != 0; }
 
 int launched_job_size() { return environment_int({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}); }
 
-int launched_local_size() {
-  return environment_int({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
-}
+int launched_local_size() { return environment_int({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"}); }
 
 std::unique_ptr<Communicator> join_mpi_job() {
 #if RNNKIT_HAVE_MPI
   return std::make_unique<MpiCommunicator>();
 #else
-  throw Error("this rnnkit was built without MPI, so it cannot train across processes: install Open MPI "
-              "(apt-get install libopenmpi-dev openmpi-bin) and rebuild (scripts/build.sh; CMake option "
-              "RNNKIT_MPI=AUTO or ON)");
+  throw Error(
+      "this rnnkit was built without MPI, so it cannot train across processes: install Open MPI "
+      "(apt-get install libopenmpi-dev openmpi-bin) and rebuild (scripts/build.sh; CMake option "
+      "RNNKIT_MPI=AUTO or ON)");
 #endif
 }
 

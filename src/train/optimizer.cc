@@ -13,7 +13,8 @@ Optimizer::Optimizer(double learning_rate, std::vector<std::string> slot_names)
 }
 
 void Optimizer::set_learning_rate(double lr) {
-  if (!(lr >= 0.0) || !std::isfinite(lr)) throw Error("optimizer: learning rate is " + std::to_string(lr) + ", expected a finite value >= 0");
+  if (!(lr >= 0.0) || !std::isfinite(lr))
+    throw Error("optimizer: learning rate is " + std::to_string(lr) + ", expected a finite value >= 0");
   learning_rate_ = lr;
 }
 
@@ -24,7 +25,8 @@ void Optimizer::restore_state(int64_t steps, std::size_t size) {
 }
 
 void Optimizer::step(VariableStore& store) {
-  const std::size_t size = store.dtype() == DType::f32 ? store.parameters<float>().size() : store.parameters<double>().size();
+  const std::size_t size =
+      store.dtype() == DType::f32 ? store.parameters<float>().size() : store.parameters<double>().size();
   for (std::vector<double>& s : slots_) s.resize(size, 0.0);  // variables created since the last step start at 0
   ++steps_;
   for (const Variable& v : store.variables()) {

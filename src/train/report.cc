@@ -46,9 +46,10 @@ Json variables_json(const std::string& first_path, const std::string& last_path)
   const InspectReport end = inspect_checkpoint(last);
   Json out = Json::array();
   for (const InspectRow& row : end.rows) {
-    const auto before = std::find_if(start.rows.begin(), start.rows.end(), [&](const InspectRow& r) { return r.name == row.name; });
-    Json v{{"name", row.name}, {"shape", row.shape}, {"init", row.init_spec}, {"source", row.source},
-           {"frozen", !row.trainable}, {"end", stats_json(row.stats)}};
+    const auto before =
+        std::find_if(start.rows.begin(), start.rows.end(), [&](const InspectRow& r) { return r.name == row.name; });
+    Json v{{"name", row.name},     {"shape", row.shape},       {"init", row.init_spec},
+           {"source", row.source}, {"frozen", !row.trainable}, {"end", stats_json(row.stats)}};
     const Tensor<double> end_values = last.to_double(last.at(row.name));
     double lo = row.stats.min, hi = row.stats.max;
     if (before != start.rows.end()) {
@@ -77,8 +78,11 @@ Json variables_json(const std::string& first_path, const std::string& last_path)
 Json curves_json(const std::string& metrics_path) {
   std::ifstream in(metrics_path);
   if (!in) throw Error("report: cannot read '" + metrics_path + "'");
-  Json train{{"step", Json::array()}, {"loss", Json::array()}, {"metric", Json::array()},
-             {"grad_norm", Json::array()}, {"lr", Json::array()}};
+  Json train{{"step", Json::array()},
+             {"loss", Json::array()},
+             {"metric", Json::array()},
+             {"grad_norm", Json::array()},
+             {"lr", Json::array()}};
   Json eval{{"step", Json::array()}, {"metric", Json::array()}};
   int64_t line_number = 0;
   for (std::string line; std::getline(in, line);) {

@@ -11,7 +11,8 @@ namespace rnnkit {
 RmsProp::RmsProp(const RmsPropOptions& options)
     : OptimizerRule<RmsProp>(options.learning_rate, {"square_average"}), options_(options) {
   if (!(options.alpha >= 0 && options.alpha < 1) || !(options.eps >= 0) || !(options.weight_decay >= 0)) {
-    throw Error("RMSProp: alpha must be in [0, 1) and eps, weight decay >= 0; got alpha " + std::to_string(options.alpha));
+    throw Error("RMSProp: alpha must be in [0, 1) and eps, weight decay >= 0; got alpha " +
+                std::to_string(options.alpha));
   }
 }
 

@@ -1,13 +1,14 @@
 // Reading and writing run configurations (TOML, through toml++).
 #include "rnnkit/train/run_config.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <charconv>
 #include <functional>
 #include <limits>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/atomic_file.h"
@@ -49,8 +50,9 @@ class Section {
     if (!n->is_integer()) fail(n, key, "expected an integer, found " + type_of(*n));
     const int64_t v = n->as_integer()->get();
     if (v < min || v > max) {
-      fail(n, key, "expected an integer" + range_text(std::to_string(min), max == kIntMax ? "" : std::to_string(max)) +
-                       ", found " + std::to_string(v));
+      fail(n, key,
+           "expected an integer" + range_text(std::to_string(min), max == kIntMax ? "" : std::to_string(max)) +
+               ", found " + std::to_string(v));
     }
     return v;
   }
@@ -94,7 +96,8 @@ class Section {
     return n->as_boolean()->get();
   }
 
-  std::string string(const std::string& key, const std::string& fallback, const std::vector<std::string>& allowed = {}) {
+  std::string string(const std::string& key, const std::string& fallback,
+                     const std::vector<std::string>& allowed = {}) {
     const toml::node* n = node(key);
     if (n == nullptr) return fallback;
     if (!n->is_string()) fail(n, key, "expected a string, found " + type_of(*n));
@@ -111,7 +114,8 @@ class Section {
     if (!n->is_array()) fail(n, key, "expected an array of strings, found " + type_of(*n));
     std::vector<std::string> out;
     for (const toml::node& item : *n->as_array()) {
-      if (!item.is_string()) fail(&item, key, "expected an array of strings, found an element that is " + type_of(item));
+      if (!item.is_string())
+        fail(&item, key, "expected an array of strings, found an element that is " + type_of(item));
       out.push_back(item.as_string()->get());
     }
     return out;
@@ -217,7 +221,8 @@ void read_model(Section s, ModelConfig& m) {
   m.proj_clip = s.real("proj_clip", m.proj_clip, 0.0, 1e12);
   m.dropout = s.real("dropout", m.dropout, 0.0, 1.0, false, true);
   m.embedding_size = s.integer("embedding_size", m.embedding_size, 1, 1 << 20);
-  m.preset = s.parsed("preset", m.preset, [](const std::string& t) { return std::string(preset_name(parse_preset(t))); });
+  m.preset =
+      s.parsed("preset", m.preset, [](const std::string& t) { return std::string(preset_name(parse_preset(t))); });
   auto spec = [](const std::string& t) {
     if (!t.empty()) parse_initializer(t);
     return t;
@@ -266,7 +271,11 @@ void check_model_fits(Section& s, const ModelConfig& m) {
       {"activation", [&](ModelConfig& c) { c.activation = m.activation; }},
       {"gate_clip", [&](ModelConfig& c) { c.gate_clip = m.gate_clip; }},
       {"cell_clip", [&](ModelConfig& c) { c.cell_clip = m.cell_clip; }},
-      {"proj_clip", [&](ModelConfig& c) { c.proj_clip = m.proj_clip; c.proj_size = m.proj_size; }},
+      {"proj_clip",
+       [&](ModelConfig& c) {
+         c.proj_clip = m.proj_clip;
+         c.proj_size = m.proj_size;
+       }},
   };
   for (const auto& [key, set] : options) {
     ModelConfig one = base;
@@ -396,7 +405,8 @@ RunConfig parse_run_config(std::string_view toml_text, const std::string& origin
   try {
     root = toml::parse(toml_text, origin);
   } catch (const toml::parse_error& e) {
-    throw Error(origin + ":" + std::to_string(e.source().begin.line) + ": not valid TOML: " + std::string(e.description()));
+    throw Error(origin + ":" + std::to_string(e.source().begin.line) +
+                ": not valid TOML: " + std::string(e.description()));
   }
   RunConfig c;
   Section top(&root, "", origin);
@@ -456,9 +466,9 @@ std::string run_config_to_toml(const RunConfig& c) {
   const char* kind = r.kind == LearningRateSchedule::Kind::constant ? "constant"
                      : r.kind == LearningRateSchedule::Kind::step   ? "step"
                                                                     : "cosine";
-  o << "\n[schedule]\nkind = " << quote(kind) << "\nwarmup_steps = " << r.warmup_steps << "\nstep_size = " << r.step_size
-    << "\ngamma = " << number(r.gamma) << "\ntotal_steps = " << r.total_steps << "\nmin_rate = " << number(r.min_rate)
-    << "\n";
+  o << "\n[schedule]\nkind = " << quote(kind) << "\nwarmup_steps = " << r.warmup_steps
+    << "\nstep_size = " << r.step_size << "\ngamma = " << number(r.gamma) << "\ntotal_steps = " << r.total_steps
+    << "\nmin_rate = " << number(r.min_rate) << "\n";
   o << "\n[clip]\nnorm = " << number(c.clip.norm) << "\nvalue = " << number(c.clip.value) << "\n";
   const TrainConfig& n = c.train;
   o << "\n[train]\nsteps = " << n.steps << "\nlog_every = " << n.log_every << "\neval_every = " << n.eval_every

@@ -11,13 +11,14 @@ namespace rnnkit {
 
 void LearningRateSchedule::validate() const {
   if (kind == Kind::step && (step_size < 1 || !(gamma > 0))) {
-    throw Error("learning-rate schedule 'step': step_size must be >= 1 and gamma > 0, got " + std::to_string(step_size) +
-                " and " + std::to_string(gamma));
+    throw Error("learning-rate schedule 'step': step_size must be >= 1 and gamma > 0, got " +
+                std::to_string(step_size) + " and " + std::to_string(gamma));
   }
   if (kind == Kind::cosine && total_steps < 1) {
     throw Error("learning-rate schedule 'cosine': total_steps must be >= 1, got " + std::to_string(total_steps));
   }
-  if (warmup_steps < 0) throw Error("learning-rate schedule: warmup_steps must be >= 0, got " + std::to_string(warmup_steps));
+  if (warmup_steps < 0)
+    throw Error("learning-rate schedule: warmup_steps must be >= 0, got " + std::to_string(warmup_steps));
 }
 
 double LearningRateSchedule::rate(double base_rate, int64_t step) const {

@@ -6,8 +6,8 @@
 namespace rnnkit {
 
 Sgd::Sgd(const SgdOptions& options)
-    : OptimizerRule<Sgd>(options.learning_rate, options.momentum > 0 ? std::vector<std::string>{"momentum"}
-                                                                     : std::vector<std::string>{}),
+    : OptimizerRule<Sgd>(options.learning_rate,
+                         options.momentum > 0 ? std::vector<std::string>{"momentum"} : std::vector<std::string>{}),
       options_(options) {
   if (!(options.momentum >= 0) || !(options.weight_decay >= 0)) {
     throw Error("SGD: momentum and weight decay must be >= 0, got " + std::to_string(options.momentum) + " and " +

@@ -95,7 +95,8 @@ TransferReport Trainer::transfer() {
 void Trainer::set_communicator(Communicator* communicator) {
   if (communicator != nullptr && communicator->size() > config_.task.batch_size) {
     throw Error("data parallel: the batch has " + std::to_string(config_.task.batch_size) + " sequences and the job " +
-                std::to_string(communicator->size()) + " ranks; every rank needs at least one (raise task.batch_size "
+                std::to_string(communicator->size()) +
+                " ranks; every rank needs at least one (raise task.batch_size "
                 "or start fewer ranks)");
   }
   communicator_ = communicator;
@@ -105,8 +106,9 @@ void Trainer::check_replicas() {
   if (communicator_ == nullptr) return;
   const std::string config_text = run_config_to_toml(config_);
   if (!communicator_->same_everywhere(fnv1a(std::as_bytes(std::span(config_text.data(), config_text.size()))))) {
-    throw Error("data parallel: the ranks run different configurations; start every rank with the same command, "
-                "config file and checkpoint");
+    throw Error(
+        "data parallel: the ranks run different configurations; start every rank with the same command, "
+        "config file and checkpoint");
   }
   if (!communicator_->same_everywhere(static_cast<uint64_t>(step_))) {
     throw Error("data parallel: the ranks are at different steps (rank " + std::to_string(communicator_->rank()) +
@@ -137,7 +139,8 @@ Tensor<float> slice_rows(const Tensor<float>& t, int64_t begin, int64_t count) {
 Tensor<float> gather_rows(TensorView<const float> shard, int64_t begin, int64_t batch, Communicator& communicator) {
   const int64_t A = shard.shape()[0], count = shard.shape()[1], C = shard.shape()[2];
   Tensor<float> full({A, batch, C});
-  for (int64_t a = 0; a < A; ++a) std::copy_n(shard.data() + a * count * C, count * C, full.data() + (a * batch + begin) * C);
+  for (int64_t a = 0; a < A; ++a)
+    std::copy_n(shard.data() + a * count * C, count * C, full.data() + (a * batch + begin) * C);
   communicator.sum(std::span<float>(full.storage()));
   return full;
 }
@@ -209,8 +212,7 @@ StepRecord Trainer::train_step() {
     throw Error("step " + std::to_string(k) + ": the loss is " + std::to_string(record.loss) +
                 "; lower the learning rate or clip gradients ([clip] norm)");
   }
-  record.gradient_norm =
-      config_.clip.norm > 0 ? clip_gradient_norm(store_, config_.clip.norm) : gradient_norm(store_);
+  record.gradient_norm = config_.clip.norm > 0 ? clip_gradient_norm(store_, config_.clip.norm) : gradient_norm(store_);
   if (config_.clip.value > 0) clip_gradient_value(store_, config_.clip.value);
   record.learning_rate = config_.schedule.rate(config_.optimizer.learning_rate, k);
   optimizer_->set_learning_rate(record.learning_rate);
@@ -227,7 +229,8 @@ EvalRecord Trainer::evaluate() {
   record.step = step_;
   int64_t correct = 0, total = 0;
   if (eval_batches_.empty()) {  // the same batches at every evaluation: made once
-    for (int64_t j = 1; j <= config_.train.eval_batches; ++j) eval_batches_.push_back(task_->eval_batch(config_.seed, j));
+    for (int64_t j = 1; j <= config_.train.eval_batches; ++j)
+      eval_batches_.push_back(task_->eval_batch(config_.seed, j));
   }
   for (const TaskBatch& batch : eval_batches_) {
     tape_->clear();

@@ -17,7 +17,8 @@ TransferReport make_transfer_report(const VariableStore& store, const std::strin
                                 v.trainable});
   }
   if (restore != nullptr) {
-    for (const std::string& name : restore->unexpected) report.unused.push_back(name + ": no such variable in the model");
+    for (const std::string& name : restore->unexpected)
+      report.unused.push_back(name + ": no such variable in the model");
     for (const std::string& name : restore->skipped) report.unused.push_back(name + ": left out by include/exclude");
     for (const std::string& name : restore->shape_mismatched) report.unused.push_back(name);
   }

@@ -37,7 +37,8 @@ void check_variable_name(std::string_view name, const char* what) {
   for (std::size_t i = 0; i <= name.size(); ++i) {
     if (i == name.size() || name[i] == '/') {
       if (i == segment_start) {
-        throw Error(std::string(what) + " '" + std::string(name) + "': empty segment (leading, trailing or double '/')");
+        throw Error(std::string(what) + " '" + std::string(name) +
+                    "': empty segment (leading, trailing or double '/')");
       }
       segment_start = i + 1;
     } else if (!is_name_char(name[i])) {
@@ -58,8 +59,8 @@ VariableStore::ScopeGuard VariableStore::scope(std::string_view name, ScopeOptio
   ScopeFrame frame;
   frame.name = join_name(current_scope(), name);
   frame.reuse = options.reuse.value_or(current_reuse());
-  frame.initializer = options.initializer ? options.initializer
-                                          : (scopes_.empty() ? nullptr : scopes_.back().initializer);
+  frame.initializer =
+      options.initializer ? options.initializer : (scopes_.empty() ? nullptr : scopes_.back().initializer);
   scopes_.push_back(std::move(frame));
   return ScopeGuard(this);
 }
@@ -75,8 +76,7 @@ void VariableStore::override_initializer(std::string pattern, InitializerPtr ini
   overrides_.emplace_back(std::move(pattern), std::move(initializer));
 }
 
-const Variable& VariableStore::get_variable(std::string_view name, const Shape& shape,
-                                            const VariableOptions& options) {
+const Variable& VariableStore::get_variable(std::string_view name, const Shape& shape, const VariableOptions& options) {
   check_variable_name(name, "variable");
   const int64_t numel = shape_numel(shape, "get_variable");
   const std::string full = join_name(current_scope(), name);

@@ -38,8 +38,9 @@ const Saturation& named(const LayerHealth& layer, const std::string& name) {
 // With zero weights the gates are the biases' sigmoids and tanhs at every step.
 TEST(ForwardHealth, LstmGatesSaturateExactlyWhereTheBiasesPutThem) {
   const RecurrentSpec spec{CellKind::lstm, 3, 5, 2, false, 0};
-  const Probed p = probe(spec, "kernel=zeros;recurrent=zeros;bias_hh=zeros;"
-                               "bias=gates(i=constant(-100), f=constant(100), g=constant(0.1), o=constant(0))");
+  const Probed p = probe(spec,
+                         "kernel=zeros;recurrent=zeros;bias_hh=zeros;"
+                         "bias=gates(i=constant(-100), f=constant(100), g=constant(0.1), o=constant(0))");
   ASSERT_EQ(p.health.layers.size(), 2u);
   for (const LayerHealth& layer : p.health.layers) {
     ASSERT_EQ(layer.state_std.size(), 6u);

@@ -98,8 +98,7 @@ TEST(GradientFlow, OrthogonalKeepsWhatSmallNormalLoses) {
 TEST(GradientFlow, BidirectionalModelsAreRefused) {
   const RecurrentSpec spec{CellKind::gru, 3, 4, 1, true, 0};
   VariableStore store = make_store(spec, "orthogonal");
-  EXPECT_NE(test::error_of([&] { flow_of(store, spec, 4, 2, 1); }).find("bidirectional"),
-            std::string::npos);
+  EXPECT_NE(test::error_of([&] { flow_of(store, spec, 4, 2, 1); }).find("bidirectional"), std::string::npos);
 }
 
 }  // namespace

@@ -76,7 +76,9 @@ TEST(SingularValues, RankDeficientAndOrthogonalMatrices) {
 }
 
 TEST(SingularValues, RejectsNonMatricesAndNonFiniteValues) {
-  EXPECT_NE(test::error_of([] { singular_values(Tensor<double>({2, 2, 2}).view()); }).find("expected a matrix"),
+  EXPECT_NE(test::error_of([] {
+              singular_values(Tensor<double>({2, 2, 2}).view());
+            }).find("expected a matrix"),
             std::string::npos);
   Tensor<double> bad({2, 2}, {1.0, NAN, 0.5, 2.0});
   EXPECT_NE(test::error_of([&] { singular_values(bad.view()); }).find("NaN"), std::string::npos);

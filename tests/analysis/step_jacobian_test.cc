@@ -73,7 +73,8 @@ void expect_matches_finite_differences(const RecurrentSpec& spec, GruReset reset
     Tensor<double> h0({L, 1, R}), c0;
     if (lstm) c0 = Tensor<double>({L, 1, H});
     state_of(s, h0, c0);
-    const RecurrentResult<double> r = layer.forward(x.view(), {}, h0.view(), lstm ? c0.view() : TensorView<const double>{});
+    const RecurrentResult<double> r =
+        layer.forward(x.view(), {}, h0.view(), lstm ? c0.view() : TensorView<const double>{});
     std::vector<double> out(r.h_n.storage());
     if (lstm) out.insert(out.end(), r.c_n.storage().begin(), r.c_n.storage().end());
     return out;

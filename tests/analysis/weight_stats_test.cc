@@ -1,9 +1,10 @@
 // Weight statistics: exact small cases and singular values known in closed form.
+#include "rnnkit/analysis/weight_stats.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/init/initializer.h"
 
 namespace rnnkit {

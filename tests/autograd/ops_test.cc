@@ -65,7 +65,8 @@ void check_gradients(const std::string& what, std::vector<Tensor<double>> inputs
       inputs[k][i] = saved;
       const double numeric = (up - down) / (2 * eps);
       const double a = analytic[k][static_cast<std::size_t>(i)];
-      EXPECT_NEAR(a, numeric, 1e-7 * std::max({1.0, std::abs(a), std::abs(numeric)})) << "input " << k << " element " << i;
+      EXPECT_NEAR(a, numeric, 1e-7 * std::max({1.0, std::abs(a), std::abs(numeric)}))
+          << "input " << k << " element " << i;
       ++checked;
     }
   }
@@ -76,7 +77,8 @@ TEST(AutogradOps, MatmulInEveryTransposeCombination) {
   for (bool ta : {false, true}) {
     for (bool tb : {false, true}) {
       const Shape a = ta ? Shape{4, 3} : Shape{3, 4}, b = tb ? Shape{5, 4} : Shape{4, 5};
-      check_gradients("matmul " + std::to_string(ta) + std::to_string(tb), {random_tensor(a, "a"), random_tensor(b, "b")},
+      check_gradients("matmul " + std::to_string(ta) + std::to_string(tb),
+                      {random_tensor(a, "a"), random_tensor(b, "b")},
                       [&](auto& v) { return matmul(v[0], v[1], ta, tb); });
     }
   }
@@ -97,17 +99,20 @@ TEST(AutogradOps, ShapeOps) {
   const auto a = random_tensor({2, 3, 4}, "a");
   check_gradients("reshape", {a}, [](auto& v) { return reshape(v[0], {6, 4}); });
   check_gradients("slice", {a}, [](auto& v) { return slice(v[0], 1, 3); });
-  check_gradients("concat", {a, random_tensor({2, 3, 2}, "b"), random_tensor({2, 3, 1}, "c")},
-                  [](auto& v) { return concat<double>({v[0], v[1], v[2]}); });
+  check_gradients("concat", {a, random_tensor({2, 3, 2}, "b"), random_tensor({2, 3, 1}, "c")}, [](auto& v) {
+    return concat<double>({v[0], v[1], v[2]});
+  });
   check_gradients("split", {a}, [](auto& v) {
     auto parts = split(v[0], {1, 2, 1});
     return concat<double>({parts[2], parts[0], tanh(parts[1])});
   });
   check_gradients("take", {a}, [](auto& v) { return take(v[0], 1); });
-  check_gradients("stack", {random_tensor({3, 2}, "p"), random_tensor({3, 2}, "q")},
-                  [](auto& v) { return stack<double>({v[1], v[0], v[1]}); });
-  check_gradients("reverse_sequences", {random_tensor({4, 3, 2}, "seq")},
-                  [](auto& v) { return reverse_sequences(v[0], {4, 1, 3}); });
+  check_gradients("stack", {random_tensor({3, 2}, "p"), random_tensor({3, 2}, "q")}, [](auto& v) {
+    return stack<double>({v[1], v[0], v[1]});
+  });
+  check_gradients("reverse_sequences", {random_tensor({4, 3, 2}, "seq")}, [](auto& v) {
+    return reverse_sequences(v[0], {4, 1, 3});
+  });
   check_gradients("sum", {a}, [](auto& v) { return sum(v[0]); });
   check_gradients("mean", {a}, [](auto& v) { return mean(v[0]); });
 }
@@ -169,10 +174,15 @@ TEST(AutogradOps, BadOperandsAreNamedWithShapes) {
             std::string::npos);
   EXPECT_NE(error_of([&] { slice(va, 2, 9); }).find("expected 0 <= begin < end <= 4"), std::string::npos);
   EXPECT_NE(error_of([&] { split(va, {1, 2}); }).find("widths add up to 3"), std::string::npos);
-  EXPECT_NE(error_of([&] { embedding(va, {0, 3}); }).find("ids[1] is 3, expected a value in [0, 3)"), std::string::npos);
+  EXPECT_NE(error_of([&] {
+              embedding(va, {0, 3});
+            }).find("ids[1] is 3, expected a value in [0, 3)"),
+            std::string::npos);
   EXPECT_NE(error_of([&] { softmax_cross_entropy(va, {0, 1, 4}); }).find("targets[2] is 4"), std::string::npos);
   EXPECT_NE(error_of([&] { tape.backward(va); }).find("expected a single element"), std::string::npos);
-  EXPECT_NE(error_of([&] { reshape(va, {5, 2}); }).find("reshape: [3,4] has 12 elements, [5,2] has 10"),
+  EXPECT_NE(error_of([&] {
+              reshape(va, {5, 2});
+            }).find("reshape: [3,4] has 12 elements, [5,2] has 10"),
             std::string::npos);
 }
 

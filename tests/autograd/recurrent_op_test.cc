@@ -29,7 +29,8 @@ TEST(RecurrentOp, GradientsThroughLayerAndHeadMatchFiniteDifferences) {
   }
   const Variable& head = store.get_variable("head/weight", {8, 2});
   RecurrentLayer<double> layer(store, "enc", spec);
-  Tensor<double> x = random_tensor({5, 3, 3}, "x"), h0 = random_tensor({4, 3, 4}, "h0"), c0 = random_tensor({4, 3, 4}, "c0");
+  Tensor<double> x = random_tensor({5, 3, 3}, "x"), h0 = random_tensor({4, 3, 4}, "h0"),
+                 c0 = random_tensor({4, 3, 4}, "c0");
   const std::vector<int64_t> lengths = {5, 2, 4};
   const Tensor<double> r = random_tensor({12, 4}, "r");
   Tape<double> tape(store);
@@ -48,9 +49,12 @@ TEST(RecurrentOp, GradientsThroughLayerAndHeadMatchFiniteDifferences) {
   };
   auto [loss, xi, h0i, c0i] = run(true);
   (void)loss;
-  const Tensor<double> dx(xi.grad().shape(), std::vector<double>(xi.grad().data(), xi.grad().data() + xi.grad().numel()));
-  const Tensor<double> dh0(h0i.grad().shape(), std::vector<double>(h0i.grad().data(), h0i.grad().data() + h0i.grad().numel()));
-  const Tensor<double> dc0(c0i.grad().shape(), std::vector<double>(c0i.grad().data(), c0i.grad().data() + c0i.grad().numel()));
+  const Tensor<double> dx(xi.grad().shape(),
+                          std::vector<double>(xi.grad().data(), xi.grad().data() + xi.grad().numel()));
+  const Tensor<double> dh0(h0i.grad().shape(),
+                           std::vector<double>(h0i.grad().data(), h0i.grad().data() + h0i.grad().numel()));
+  const Tensor<double> dc0(c0i.grad().shape(),
+                           std::vector<double>(c0i.grad().data(), c0i.grad().data() + c0i.grad().numel()));
   std::vector<double> dparams(store.gradients<double>().begin(), store.gradients<double>().end());
   constexpr double eps = 1e-6;
   auto numeric = [&](double& v) {

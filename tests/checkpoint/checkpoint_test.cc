@@ -1,8 +1,9 @@
 // Checkpoints: save and restore round trip, metadata, partial restore with globs and
 // renames, strict and lenient modes, shape mismatches, dtype conversion.
+#include "rnnkit/checkpoint/checkpoint.h"
+
 #include <gtest/gtest.h>
 
-#include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/core/version.h"
 #include "test_support.h"

@@ -57,8 +57,11 @@ TEST(MalformedSafetensors, BadJson) {
   expect_error(make_file("{\"a\":", 0), "not valid JSON");
   expect_error(make_file("[1,2]", 0), "must be a JSON object");
   expect_error(make_file(std::string(200, '[') + std::string(200, ']'), 0), "nests deeper");
-  expect_error(make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8),
-               "appears twice");
+  expect_error(
+      make_file(
+          R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+          8),
+      "appears twice");
   expect_error(make_file("{\"\xff\":1}", 0), "not valid JSON");
   expect_error(make_file(R"({"__metadata__":{"k":1}})", 0), "must be a string");
   expect_error(make_file(R"({"__metadata__":[]})", 0), "__metadata__ must be an object");
@@ -83,8 +86,11 @@ TEST(MalformedSafetensors, OffsetsAndSizes) {
   expect_error(make_file(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8),
                "more elements than fit");
   expect_error(make_file(R"({"a":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,8]}})", 8), "need");
-  expect_error(make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
-               "overlaps");
+  expect_error(
+      make_file(
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+          12),
+      "overlaps");
   expect_error(make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8), "belong to no tensor");
   expect_error(make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 8), "belong to no tensor");
 }

@@ -1,9 +1,10 @@
 // safetensors: round trips, metadata, dtype conversions, atomic writes.
+#include "rnnkit/checkpoint/safetensors.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 
-#include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 #include "test_support.h"
@@ -49,7 +50,8 @@ TEST(Safetensors, ReadsHalfAndBfloat16AndIntegers) {
   // BF16: 1.0 = 0x3f80, -0.5 = 0xbf00. I64: 3, -4.
   const std::vector<uint8_t> data = {0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b, 0x01, 0x00,  // f16 x4
                                      0x80, 0x3f, 0x00, 0xbf,                          // bf16 x2
-                                     3, 0, 0, 0, 0, 0, 0, 0, 0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+                                     3,    0,    0,    0,    0,    0,    0,    0,
+                                     0xfc, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
   const std::string header =
       R"({"h":{"dtype":"F16","shape":[4],"data_offsets":[0,8]},"b":{"dtype":"BF16","shape":[2],"data_offsets":[8,12]},)"
       R"("i":{"dtype":"I64","shape":[2],"data_offsets":[12,28]}})";

@@ -24,7 +24,8 @@ TEST(CliCellOptions, InitRecordsThemInspectSaysThemForwardRunsThem) {
   const auto init = run_cli(
       "init --cell lstm --input-size 3 --hidden-size 4 --proj-size 2 --layers 2 --bidirectional "
       "--stacking per-direction --peepholes --no-bias --recurrent-activation 'hard_sigmoid(alpha=0.25, beta=0.5)' "
-      "--gate-clip 2 --cell-clip 1.5 --proj-clip 0.5 --seed 4 -o " + model);
+      "--gate-clip 2 --cell-clip 1.5 --proj-clip 0.5 --seed 4 -o " +
+      model);
   ASSERT_EQ(init.exit_code, 0) << init.output;
   EXPECT_NE(init.output.find("lstm/l1/bw/weight_peephole [3,4]"), std::string::npos) << init.output;
   EXPECT_NE(init.output.find("lstm/l1/fw/weight_ih [16,2]"), std::string::npos) << init.output;  // one direction below
@@ -52,7 +53,8 @@ TEST(CliCellOptions, InitRecordsThemInspectSaysThemForwardRunsThem) {
   Tensor<float> x({5, 2, 3});
   for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(std::sin(0.7 * static_cast<double>(i)));
   write_safetensors(dir.file("in.safetensors"), {safetensors_tensor("input", x.view())}, {});
-  const auto fwd = run_cli("forward " + model + " " + dir.file("in.safetensors") + " -o " + dir.file("out.safetensors"));
+  const auto fwd =
+      run_cli("forward " + model + " " + dir.file("in.safetensors") + " -o " + dir.file("out.safetensors"));
   ASSERT_EQ(fwd.exit_code, 0) << fwd.output;
   const SafetensorsFile out = SafetensorsFile::read(dir.file("out.safetensors"));
   Tensor<double> xd({5, 2, 3});
@@ -67,13 +69,17 @@ TEST(CliCellOptions, OptionsThatDoNotFitAreNamedAndWriteNothing) {
   const std::string out = dir.file("x.safetensors");
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--cell gru --peepholes", "--peepholes: recurrent layer: peepholes are for LSTM only, the cell is gru"},
-      {"--cell lstm --layers 2 --stacking per-direction", "--stacking per-direction: recurrent layer: per-direction stacking needs a bidirectional layer"},
-      {"--cell rnn_tanh --recurrent-activation hard_sigmoid", "--recurrent-activation: recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5) applies to the gates of an LSTM or GRU"},
+      {"--cell lstm --layers 2 --stacking per-direction",
+       "--stacking per-direction: recurrent layer: per-direction stacking needs a bidirectional layer"},
+      {"--cell rnn_tanh --recurrent-activation hard_sigmoid",
+       "--recurrent-activation: recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5) applies to the gates of an LSTM "
+       "or GRU"},
       {"--cell rnn_tanh --activation relu", "--activation relu: the cell is rnn_tanh; an RNN's activation is its cell"},
       {"--cell gru --cell-clip 1", "--cell-clip: cell_clip clips an LSTM's cell state; the cell is gru"},
       {"--cell lstm --proj-clip 1", "--proj-clip: proj_clip clips an LSTM's projection; this layer has none"},
       {"--cell lstm --gru-reset before", "--gru-reset: gru_reset 'before' applies to a GRU only"},
-      {"--cell lstm --recurrent-activation 'hard_sigmoid(alpha=-1)'", "--recurrent-activation: recurrent activation 'hard_sigmoid(alpha=-1)': alpha must be positive"},
+      {"--cell lstm --recurrent-activation 'hard_sigmoid(alpha=-1)'",
+       "--recurrent-activation: recurrent activation 'hard_sigmoid(alpha=-1)': alpha must be positive"},
       {"--cell lstm --no-bias --bias-init zeros", "--bias-init needs biases; --no-bias builds none"},
       {"--cell lstm --peephole-init zeros", "--peephole-init needs --peepholes"},
   };
@@ -87,8 +93,9 @@ TEST(CliCellOptions, OptionsThatDoNotFitAreNamedAndWriteNothing) {
 
 TEST(CliCellOptions, ProbeAndTrainRunThem) {
   test::TempDir dir;
-  const auto probe = run_cli("probe --cell gru --recurrent-activation hard_sigmoid --activation relu --gate-clip 3 "
-                             "--no-bias --input-size 3 --hidden-size 6 --steps 12 --seeds 1 --init keras");
+  const auto probe = run_cli(
+      "probe --cell gru --recurrent-activation hard_sigmoid --activation relu --gate-clip 3 "
+      "--no-bias --input-size 3 --hidden-size 6 --steps 12 --seeds 1 --init keras");
   ASSERT_EQ(probe.exit_code, 0) << probe.output;
   EXPECT_NE(probe.output.find("n "), std::string::npos) << probe.output;
   const std::string config = dir.file("run.toml");
@@ -114,7 +121,8 @@ TEST(CliCellOptions, ProbeAndTrainRunThem) {
 // tests/fixtures/legacy/train_lstm_proj_bi_dropout.safetensors: rnnkit 0.1.0 (commit 8a6407b)
 // trained train_lstm_proj_bi_dropout.toml for 3 steps; its `rnnkit evaluate` printed loss 0.69648.
 TEST(CliCellOptions, ATrainingCheckpointOfTheReleaseBeforeEvaluatesAsItDid) {
-  const std::string ckpt = std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/legacy/train_lstm_proj_bi_dropout.safetensors";
+  const std::string ckpt =
+      std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/legacy/train_lstm_proj_bi_dropout.safetensors";
   const auto r = run_cli("evaluate " + ckpt);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("loss: 0.69648 (0.69648 nats)"), std::string::npos) << r.output;

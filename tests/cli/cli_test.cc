@@ -4,7 +4,6 @@
 
 #include <cmath>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "rnnkit/checkpoint/safetensors.h"
@@ -19,8 +18,10 @@ using test::run_cli;
 TEST(Cli, InitThenInspectShowsInitializersAndGateRows) {
   test::TempDir dir;
   const std::string out = dir.file("gru.safetensors");
-  const auto init = run_cli("init --cell gru --input-size 3 --hidden-size 5 --layers 2 --bidirectional --seed 9 "
-                            "--recurrent-init 'per_gate(orthogonal)' --bias-init 'chrono(t_max=20)' -o " + out);
+  const auto init = run_cli(
+      "init --cell gru --input-size 3 --hidden-size 5 --layers 2 --bidirectional --seed 9 "
+      "--recurrent-init 'per_gate(orthogonal)' --bias-init 'chrono(t_max=20)' -o " +
+      out);
   ASSERT_EQ(init.exit_code, 0) << init.output;
   EXPECT_NE(init.output.find("gru/l1/bw/weight_ih [15,10]"), std::string::npos) << init.output;
 
@@ -38,10 +39,11 @@ TEST(Cli, InitThenInspectShowsInitializersAndGateRows) {
   const nlohmann::json& hh = j["variables"][1];
   EXPECT_EQ(hh["name"], "gru/l0/fw/weight_hh");
   ASSERT_EQ(hh["gates"].size(), 3u);
-  for (const auto& gate : hh["gates"]) EXPECT_NEAR(gate["sigma_max"].get<double>(), 1.0, 1e-5);  // each block orthogonal
+  for (const auto& gate : hh["gates"])
+    EXPECT_NEAR(gate["sigma_max"].get<double>(), 1.0, 1e-5);  // each block orthogonal
   const nlohmann::json& bias = j["variables"][2];
   EXPECT_EQ(bias["gates"][0]["gate"], "r");
-  EXPECT_EQ(bias["gates"][0]["max"], 0.0);  // chrono: reset gate bias zero
+  EXPECT_EQ(bias["gates"][0]["max"], 0.0);                // chrono: reset gate bias zero
   EXPECT_GE(bias["gates"][1]["min"].get<double>(), 0.0);  // update gate bias log(U(1, 19)) >= 0
 }
 
@@ -66,7 +68,8 @@ TEST(Cli, EveryPresetAndCellInitializes) {
       EXPECT_EQ(r.exit_code, 0) << cell << " " << preset << ": " << r.output;
     }
   }
-  const auto proj = run_cli("init --cell lstm --input-size 3 --hidden-size 6 --proj-size 2 -o " + dir.file("p.safetensors"));
+  const auto proj =
+      run_cli("init --cell lstm --input-size 3 --hidden-size 6 --proj-size 2 -o " + dir.file("p.safetensors"));
   EXPECT_EQ(proj.exit_code, 0) << proj.output;
   EXPECT_NE(proj.output.find("lstm/l0/fw/weight_hr [2,6]"), std::string::npos) << proj.output;
 }
@@ -86,7 +89,9 @@ TEST(Cli, BadInputGetsAClearErrorAndNoOutputFile) {
       {"init --cell gru --input-size 3 --hidden-size 4 --forget-bias 1 -o " + out, "has no forget gate", 1},
       {"init --cell gru --input-size 3 --hidden-size 4 --proj-size 2 -o " + out, "proj_size is for LSTM only", 1},
       {"init --cell lstm --input-size 3 --hidden-size 4 --proj-size 4 -o " + out, "smaller than hidden_size", 1},
-      {"init --cell lstm --input-size 3 --hidden-size 4 --bias-init 'chrono(t_max=10)' --kernel-init 'chrono(t_max=10)' -o " + out,
+      {"init --cell lstm --input-size 3 --hidden-size 4 --bias-init 'chrono(t_max=10)' --kernel-init "
+       "'chrono(t_max=10)' -o " +
+           out,
        "chrono", 1},
       {"init --cell lstm --input-size 3 --hidden-size 4 --kernel-init 'orthogonal(' -o " + out, "--kernel-init", 1},
       {"init --cell transformer --input-size 3 --hidden-size 4 -o " + out, "--cell", 2},
@@ -121,8 +126,8 @@ TEST(Cli, InspectInfersGatesForPytorchStateDicts) {
   test::TempDir dir;
   Tensor<float> ih({12, 2}, 0.5f), hh({12, 3}, 0.25f), b({12}, 1.0f);
   write_safetensors(dir.file("torch.safetensors"),
-                    {safetensors_tensor("rnn.weight_ih_l0", ih.view()), safetensors_tensor("rnn.weight_hh_l0", hh.view()),
-                     safetensors_tensor("rnn.bias_ih_l0", b.view())},
+                    {safetensors_tensor("rnn.weight_ih_l0", ih.view()),
+                     safetensors_tensor("rnn.weight_hh_l0", hh.view()), safetensors_tensor("rnn.bias_ih_l0", b.view())},
                     {});
   const auto r = run_cli("inspect --json " + dir.file("torch.safetensors"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -181,10 +186,11 @@ TEST(CliForward, MatchesTheLayerAndWritesPytorchShapes) {
 TEST(CliForward, KerasMergeModeIsRecordedAndApplied) {
   test::TempDir dir;
   const std::string model = dir.file("m.safetensors");
-  ASSERT_EQ(run_cli("init --cell gru --input-size 3 --hidden-size 4 --bidirectional --merge ave --gru-reset before -o " +
-                    model)
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_cli("init --cell gru --input-size 3 --hidden-size 4 --bidirectional --merge ave --gru-reset before -o " +
+              model)
+          .exit_code,
+      0);
   const RecurrentModel m = load_recurrent_model(model);
   EXPECT_EQ(m.options.merge, BidirectionalMerge::ave);
   EXPECT_EQ(m.options.cell.gru_reset, GruReset::before);
@@ -194,7 +200,8 @@ TEST(CliForward, KerasMergeModeIsRecordedAndApplied) {
   const auto r = run_cli("forward " + model + " " + dir.file("in.safetensors") + " -o " + dir.file("out.safetensors"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(SafetensorsFile::read(dir.file("out.safetensors")).at("output").shape, (Shape{5, 2, 4}));
-  const auto bad = run_cli("init --cell gru --input-size 3 --hidden-size 4 --merge sum -o " + dir.file("x.safetensors"));
+  const auto bad =
+      run_cli("init --cell gru --input-size 3 --hidden-size 4 --merge sum -o " + dir.file("x.safetensors"));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.output.find("--merge sum needs --bidirectional"), std::string::npos) << bad.output;
   EXPECT_FALSE(std::filesystem::exists(dir.file("x.safetensors")));
@@ -210,7 +217,8 @@ TEST(CliForward, BadInputIsAnErrorAndLeavesNoOutput) {
   write_safetensors(dir.file("nothing.safetensors"), {safetensors_tensor("x", ok.view())}, {});
   write_safetensors(dir.file("lengths.safetensors"),
                     {safetensors_tensor("input", ok.view()), safetensors_tensor("lengths", too_long.view())}, {});
-  write_safetensors(dir.file("c0.safetensors"), {safetensors_tensor("input", ok.view()), safetensors_tensor("c0", c0.view())}, {});
+  write_safetensors(dir.file("c0.safetensors"),
+                    {safetensors_tensor("input", ok.view()), safetensors_tensor("c0", c0.view())}, {});
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"wrong.safetensors", "expected input size 3"},
       {"nothing.safetensors", "no tensor named 'input'"},
@@ -223,7 +231,8 @@ TEST(CliForward, BadInputIsAnErrorAndLeavesNoOutput) {
     EXPECT_NE(r.output.find(message), std::string::npos) << file << ": " << r.output;
     EXPECT_FALSE(std::filesystem::exists(out)) << file;
   }
-  const auto not_a_model = run_cli("forward " + dir.file("wrong.safetensors") + " " + dir.file("wrong.safetensors") + " -o " + out);
+  const auto not_a_model =
+      run_cli("forward " + dir.file("wrong.safetensors") + " " + dir.file("wrong.safetensors") + " -o " + out);
   EXPECT_EQ(not_a_model.exit_code, 1);
   EXPECT_NE(not_a_model.output.find("no rnnkit.model metadata"), std::string::npos) << not_a_model.output;
 }
@@ -284,9 +293,10 @@ TEST(CliConvert, BadStateDictsGetNamedErrorsAndNoOutput) {
     EXPECT_FALSE(std::filesystem::exists(out)) << args;
   }
   EXPECT_EQ(run_cli("import --from caffe " + fixtures + "gru_bi.safetensors -o " + out).exit_code, 2);
-  ASSERT_EQ(run_cli("init --cell gru --input-size 3 --hidden-size 4 --gru-reset before -o " + dir.file("tf.safetensors"))
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_cli("init --cell gru --input-size 3 --hidden-size 4 --gru-reset before -o " + dir.file("tf.safetensors"))
+          .exit_code,
+      0);
   const auto r = run_cli("export --to pytorch " + dir.file("tf.safetensors") + " -o " + out);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("applies its reset before the recurrent product"), std::string::npos) << r.output;

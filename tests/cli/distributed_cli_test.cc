@@ -4,7 +4,6 @@
 // leaving the others waiting. Skipped where rnnkit was built without MPI or mpirun is
 // missing; there the build's own message is tested instead.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 
 #include <chrono>
@@ -120,7 +119,8 @@ TEST(DistributedCli, TwoRanksTrainLikeOneProcessOnTheSameGlobalBatches) {
     write(dir.file("c.toml"), config);
     const auto one = run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("one") + " --threads 1");
     ASSERT_EQ(one.exit_code, 0) << one.output;
-    const auto two = run_mpi(2, "train --config " + dir.file("c.toml") + " --run-dir " + dir.file("two") + " --threads 1");
+    const auto two =
+        run_mpi(2, "train --config " + dir.file("c.toml") + " --run-dir " + dir.file("two") + " --threads 1");
     ASSERT_EQ(two.exit_code, 0) << two.output;
     EXPECT_NE(two.output.find("data parallel: 2 ranks"), std::string::npos) << two.output;
     const auto a = metrics(dir.file("one"), "train"), b = metrics(dir.file("two"), "train");
@@ -143,10 +143,10 @@ TEST(DistributedCli, ARunResumesWithAnotherNumberOfRanks) {
   if (!mpi_runnable()) GTEST_SKIP() << "rnnkit was built without MPI or mpirun is missing";
   TempDir dir;
   write(dir.file("c.toml"), kLanguageModel);
-  ASSERT_EQ(run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("one") + " --threads 1").exit_code,
-            0);
-  const auto half = run_mpi(2, "train --config " + dir.file("c.toml") + " --run-dir " + dir.file("mixed") +
-                                   " --steps 10 --threads 1");
+  ASSERT_EQ(
+      run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("one") + " --threads 1").exit_code, 0);
+  const auto half = run_mpi(
+      2, "train --config " + dir.file("c.toml") + " --run-dir " + dir.file("mixed") + " --steps 10 --threads 1");
   ASSERT_EQ(half.exit_code, 0) << half.output;
   const auto rest = run_cli("train --resume " + dir.file("mixed") + " --steps 20 --threads 1");
   ASSERT_EQ(rest.exit_code, 0) << rest.output;

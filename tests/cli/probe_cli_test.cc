@@ -49,8 +49,10 @@ TEST(ProbeCli, ComparesInitializerSetsAcrossSeeds) {
 // state std and mean, and the saturation of i, f, g, o and tanh(c).
 TEST(ProbeCli, WritesAPageThatRendersInHeadlessChromium) {
   TempDir dir;
-  const auto r = run_cli("probe --cell lstm --input-size 3 --hidden-size 6 --layers 2 --steps 10 --batch 2 "
-                         "--seeds 2 --init keras --init 'preset=keras;forget_bias=0' -o " + dir.file("out"));
+  const auto r = run_cli(
+      "probe --cell lstm --input-size 3 --hidden-size 6 --layers 2 --steps 10 --batch 2 "
+      "--seeds 2 --init keras --init 'preset=keras;forget_bias=0' -o " +
+      dir.file("out"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("probe.html"), std::string::npos) << r.output;
   const nlohmann::json j = nlohmann::json::parse(read_text(dir.file("out/probe.json")));
@@ -64,7 +66,8 @@ TEST(ProbeCli, WritesAPageThatRendersInHeadlessChromium) {
   const std::string dom = read_text(dom_file);
   EXPECT_NE(dom.find("data-rendered=\"9\""), std::string::npos) << dom.substr(0, 3000);
   int64_t paths = 0;
-  for (std::size_t at = dom.find("class=\"series\""); at != std::string::npos; at = dom.find("class=\"series\"", at + 1)) {
+  for (std::size_t at = dom.find("class=\"series\""); at != std::string::npos;
+       at = dom.find("class=\"series\"", at + 1)) {
     ++paths;
   }
   EXPECT_EQ(paths, 9 * 2 * 3);  // each chart: 2 sets x (median, min, max)

@@ -1,5 +1,6 @@
 // rnnkit train end to end: a run directory with its files, errors with the key and line,
 // Ctrl-C saving a checkpoint that --resume continues bit-identically.
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,8 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "rnnkit/checkpoint/safetensors.h"
 #include "test_support.h"
@@ -160,7 +159,8 @@ TEST(TrainCli, TheReportRendersItsPlotsInHeadlessChromium) {
   EXPECT_NE(dom.find("data-rendered=\"" + std::to_string(4 + variables) + "\""), std::string::npos)
       << dom.substr(0, 2000);
   int64_t paths = 0;
-  for (std::size_t at = dom.find("class=\"series\""); at != std::string::npos; at = dom.find("class=\"series\"", at + 1)) {
+  for (std::size_t at = dom.find("class=\"series\""); at != std::string::npos;
+       at = dom.find("class=\"series\"", at + 1)) {
     ++paths;
   }
   EXPECT_GE(paths, 4 + 2 * variables);  // curves (eval too), start and end histograms

@@ -1,13 +1,13 @@
 // Atomic writes: the old file survives a failed write; no temporary files are left.
-#include <gtest/gtest.h>
+#include "rnnkit/core/atomic_file.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 #include "test_support.h"
 
@@ -25,7 +25,8 @@ TEST(AtomicFile, WritesReplacesAndLeavesNoTemporaries) {
   const std::string path = dir.file("x.bin");
   const auto first = bytes_of("first"), second = bytes_of("second!");
   write_file_atomically(path, {first});
-  write_file_atomically(path, {std::span<const std::byte>(second).first(3), std::span<const std::byte>(second).subspan(3)});
+  write_file_atomically(path,
+                        {std::span<const std::byte>(second).first(3), std::span<const std::byte>(second).subspan(3)});
   EXPECT_EQ(read_file(path), second);
   int files = 0;
   for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir.path())) ++files;

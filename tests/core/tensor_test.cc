@@ -1,11 +1,12 @@
 // Tensors, shapes and the GEMM wrappers (against a naive triple loop).
+#include "rnnkit/core/tensor.h"
+
 #include <gtest/gtest.h>
 
 #include <limits>
 
 #include "rnnkit/core/blas.h"
 #include "rnnkit/core/error.h"
-#include "rnnkit/core/tensor.h"
 #include "rnnkit/random/stream.h"
 
 namespace rnnkit {
@@ -49,8 +50,7 @@ Tensor<T> random_matrix(int64_t rows, int64_t cols, const char* name) {
 
 // C = alpha * op(A) op(B) + beta * C, by definition.
 template <class T>
-Tensor<T> naive_gemm(const Tensor<T>& a, bool ta, const Tensor<T>& b, bool tb, const Tensor<T>& c0, T alpha,
-                     T beta) {
+Tensor<T> naive_gemm(const Tensor<T>& a, bool ta, const Tensor<T>& b, bool tb, const Tensor<T>& c0, T alpha, T beta) {
   const int64_t m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
   Tensor<T> c({m, n});
   for (int64_t i = 0; i < m; ++i) {

@@ -24,7 +24,10 @@ FrameworkCellWeights framework_weights(const CellLayout& l) {
   w.kernel = labelled(l.transposed ? Shape{kInputs, gh} : Shape{gh, kInputs}, 1000);
   w.recurrent = labelled(l.transposed ? Shape{kHidden, gh} : Shape{gh, kHidden}, 2000);
   switch (l.bias) {
-    case BiasStyle::separate: w.bias = labelled({gh}, 3000); w.recurrent_bias = labelled({gh}, 4000); break;
+    case BiasStyle::separate:
+      w.bias = labelled({gh}, 3000);
+      w.recurrent_bias = labelled({gh}, 4000);
+      break;
     case BiasStyle::single: w.bias = labelled({gh}, 3000); break;
     case BiasStyle::stacked_rows: w.bias = labelled({2, gh}, 3000); break;
     case BiasStyle::concatenated: w.bias = labelled({2 * gh}, 3000); break;
@@ -61,14 +64,15 @@ TEST(CellLayout, GatesLandWhereEachFrameworkDocumentsThem) {
                          Check{Framework::onnx, CellKind::lstm, 1, 3}, Check{Framework::tf1, CellKind::lstm, 1, 2},
                          Check{Framework::tf1, CellKind::lstm, 2, 1}, Check{Framework::keras, CellKind::gru, 0, 1},
                          Check{Framework::onnx, CellKind::gru, 1, 0}, Check{Framework::tf1, CellKind::gru, 1, 1}}) {
-    const CellLayout& l = cell_layout(c.framework, c.cell, c.framework == Framework::tf1 ? GruReset::before : GruReset::after);
+    const CellLayout& l =
+        cell_layout(c.framework, c.cell, c.framework == Framework::tf1 ? GruReset::before : GruReset::after);
     const FrameworkCellWeights w = framework_weights(l);
     const CellWeights ours = to_rnnkit(l, w, kHidden, "test");
     for (int64_t j = 0; j < kHidden; ++j) {
       for (int64_t i = 0; i < kInputs; ++i) {
         const int64_t framework_row = c.framework_block * kHidden + j;
-        const double expected = l.transposed ? w.kernel[i * w.kernel.dim(1) + framework_row]
-                                             : w.kernel[framework_row * kInputs + i];
+        const double expected =
+            l.transposed ? w.kernel[i * w.kernel.dim(1) + framework_row] : w.kernel[framework_row * kInputs + i];
         EXPECT_EQ(ours.weight_ih[(c.rnnkit_block * kHidden + j) * kInputs + i], expected)
             << framework_name(c.framework) << " " << cell_name(c.cell);
       }
@@ -90,14 +94,16 @@ TEST(CellLayout, SingleBiasesImportAsTheInputBiasAndExportAsTheSum) {
 }
 
 TEST(CellLayout, WhatAFrameworkCannotStoreIsAnError) {
-  EXPECT_NE(test::error_of([] { cell_layout(Framework::pytorch, CellKind::gru, GruReset::before); })
-                .find("pytorch has no gru layout with the reset before the recurrent product"),
+  EXPECT_NE(test::error_of([] {
+              cell_layout(Framework::pytorch, CellKind::gru, GruReset::before);
+            }).find("pytorch has no gru layout with the reset before the recurrent product"),
             std::string::npos);
   const CellLayout& keras = cell_layout(Framework::keras, CellKind::gru);
   FrameworkCellWeights w = framework_weights(keras);
   w.bias = labelled({9}, 0);  // reset_after needs [2, 9]
-  EXPECT_NE(test::error_of([&] { to_rnnkit(keras, w, kHidden, "layer 'gru'"); })
-                .find("layer 'gru': bias has shape [9], expected [2,9]"),
+  EXPECT_NE(test::error_of([&] {
+              to_rnnkit(keras, w, kHidden, "layer 'gru'");
+            }).find("layer 'gru': bias has shape [9], expected [2,9]"),
             std::string::npos);
 }
 

@@ -1,14 +1,13 @@
 // Keras 2 HDF5 weights: imported models compute what Keras' equations compute (fixtures from
 // an independent numpy implementation), export writes Keras' layout back exactly, and bad
 // files and choices get errors that name them.
-#include "rnnkit/formats/keras.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
 
 #include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/formats/keras.h"
 #include "test_support.h"
 
 namespace rnnkit {
@@ -17,7 +16,9 @@ namespace {
 using test::error_of;
 using test::TempDir;
 
-std::string fixture(const std::string& name) { return std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/keras/" + name; }
+std::string fixture(const std::string& name) {
+  return std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/keras/" + name;
+}
 
 struct Case {
   const char* name;
@@ -34,11 +35,17 @@ std::vector<Case> cases() {
       {"gru_reset_before_2layers", {CellKind::gru, 3, 5, 2, false, 0}, GruReset::before},
       {"simple_rnn", {CellKind::rnn_tanh, 3, 5, 1, false, 0}, GruReset::after},
       {"model_lstm_bi_2layers_dense", {CellKind::lstm, 3, 5, 2, true, 0}, GruReset::after},
-      {"lstm_no_bias_hard_sigmoid", {CellKind::lstm, 3, 5, 1, false, 0, false}, GruReset::after,
+      {"lstm_no_bias_hard_sigmoid",
+       {CellKind::lstm, 3, 5, 1, false, 0, false},
+       GruReset::after,
        {.recurrent_activation = keras2_hard}},
-      {"gru_no_bias_bi_relu", {CellKind::gru, 3, 5, 1, true, 0, false}, GruReset::after,
+      {"gru_no_bias_bi_relu",
+       {CellKind::gru, 3, 5, 1, true, 0, false},
+       GruReset::after,
        {.activation = CellActivation::relu, .gru_reset = GruReset::after}},
-      {"gru_reset_before_hard_sigmoid_2layers", {CellKind::gru, 3, 5, 2, false, 0}, GruReset::before,
+      {"gru_reset_before_hard_sigmoid_2layers",
+       {CellKind::gru, 3, 5, 2, false, 0},
+       GruReset::before,
        {.recurrent_activation = keras2_hard}},
   };
 }
@@ -58,7 +65,8 @@ TEST(KerasFormat, ImportedLayersComputeKerasOutputs) {
       const auto it = io.metadata().find(key);
       return it == io.metadata().end() ? std::string(before) : it->second;
     };
-    EXPECT_EQ(said("recurrent_activation", "sigmoid"), c.options.recurrent_activation.is_sigmoid() ? "sigmoid" : "hard_sigmoid");
+    EXPECT_EQ(said("recurrent_activation", "sigmoid"),
+              c.options.recurrent_activation.is_sigmoid() ? "sigmoid" : "hard_sigmoid");
     EXPECT_EQ(said("activation", "tanh"), cell_activation_name(c.options.activation));
     auto compare = [&](const char* name, const Tensor<float>& got) {
       const Tensor<double> want = io.to_double(io.at(name));
@@ -120,8 +128,9 @@ TEST(KerasFormat, BadFilesAndChoicesAreNamed) {
   EXPECT_NE(error_of([&] { import_keras(dir.file("text.h5")); }).find("not an HDF5 file"), std::string::npos);
   KerasImportOptions dense;
   dense.layers = {"dense"};
-  EXPECT_NE(error_of([&] { import_keras(fixture("model_lstm_bi_2layers_dense.h5"), dense); })
-                .find("no recurrent layer 'dense'; its recurrent layers are bidirectional, bidirectional_1"),
+  EXPECT_NE(error_of([&] {
+              import_keras(fixture("model_lstm_bi_2layers_dense.h5"), dense);
+            }).find("no recurrent layer 'dense'; its recurrent layers are bidirectional, bidirectional_1"),
             std::string::npos);
   KerasImportOptions relu;
   relu.rnn_nonlinearity = CellKind::rnn_relu;
@@ -132,13 +141,15 @@ TEST(KerasFormat, BadFilesAndChoicesAreNamed) {
   EXPECT_NE(error_of([&] { import_keras(fixture("model_lstm_bi_2layers_dense.h5"), mixed); }).find("does not stack on"),
             std::string::npos);
   // A GRU without biases does not show its reset form; one with biases must not be told another.
-  EXPECT_NE(error_of([&] { import_keras(fixture("gru_no_bias_bi_relu.h5")); })
-                .find("a GRU without biases (use_bias=False) does not show its reset form"),
+  EXPECT_NE(error_of([&] {
+              import_keras(fixture("gru_no_bias_bi_relu.h5"));
+            }).find("a GRU without biases (use_bias=False) does not show its reset form"),
             std::string::npos);
   KerasImportOptions before;
   before.gru_reset = GruReset::before;
-  EXPECT_NE(error_of([&] { import_keras(fixture("gru_bi.h5"), before); })
-                .find("the GRU's bias has shape [2,15] (reset after), but reset before was given"),
+  EXPECT_NE(error_of([&] {
+              import_keras(fixture("gru_bi.h5"), before);
+            }).find("the GRU's bias has shape [2,15] (reset after), but reset before was given"),
             std::string::npos);
   KerasImportOptions hard;
   hard.recurrent_activation = GateActivation::hard_sigmoid();
@@ -147,8 +158,9 @@ TEST(KerasFormat, BadFilesAndChoicesAreNamed) {
   // What Keras' layers cannot compute is not exported.
   RecurrentModel clipped = import_keras(fixture("lstm.h5"));
   clipped.options.cell.cell_clip = 2.0;
-  EXPECT_NE(error_of([&] { export_keras(clipped, dir.file("x.h5")); })
-                .find("has a cell clip, which Keras' recurrent layers cannot compute"),
+  EXPECT_NE(error_of([&] {
+              export_keras(clipped, dir.file("x.h5"));
+            }).find("has a cell clip, which Keras' recurrent layers cannot compute"),
             std::string::npos);
 }
 

@@ -1,16 +1,14 @@
 // ONNX: models PyTorch exported import and compute PyTorch's outputs; export passes the ONNX
 // checker, imports back bit for bit and writes the source's W, R, B values; unsupported
 // attributes are errors that name the node and the attribute.
-#include "rnnkit/formats/onnx.h"
-
-#include <onnx/onnx_pb.h>
-
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <cstring>
 #include <fstream>
 
 #include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/formats/onnx.h"
 #include "rnnkit/layers/recurrent_variables.h"
 #include "test_support.h"
 
@@ -100,8 +98,9 @@ TEST(OnnxFormat, UnsupportedAttributesNameTheNodeAndTheAttribute) {
     const char* attribute;
     const char* expected;
   };
-  for (const Case& c : {Case{"input_forget", "attribute input_forget is not supported (input and forget gates coupled)"},
-                        Case{"layout", "attribute layout is not supported (batch-first layout 1)"}}) {
+  for (const Case& c :
+       {Case{"input_forget", "attribute input_forget is not supported (input and forget gates coupled)"},
+        Case{"layout", "attribute layout is not supported (batch-first layout 1)"}}) {
     onnx::ModelProto m = load(fixture("lstm_bi_2layers.onnx"));
     for (auto& n : *m.mutable_graph()->mutable_node()) {
       if (n.op_type() != "LSTM") continue;
@@ -116,12 +115,14 @@ TEST(OnnxFormat, UnsupportedAttributesNameTheNodeAndTheAttribute) {
     EXPECT_NE(message.find("node '/LSTM': " + std::string(c.expected)), std::string::npos) << message;
   }
   // Activations rnnkit does not compute, or not in that place, or not the same per direction.
-  for (const auto& [functions, expected] :
-       std::vector<std::pair<std::vector<std::string>, std::string>>{
-           {{"Sigmoid", "Tanh", "Tanh", "LeakyRelu", "Tanh", "Tanh"}, "activation LeakyRelu as f (the gates) is not supported"},
-           {{"Sigmoid", "HardSigmoid", "Tanh", "Sigmoid", "Tanh", "Tanh"}, "activation HardSigmoid as g or h is not supported"},
+  for (const auto& [functions, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"Sigmoid", "Tanh", "Tanh", "LeakyRelu", "Tanh", "Tanh"},
+            "activation LeakyRelu as f (the gates) is not supported"},
+           {{"Sigmoid", "HardSigmoid", "Tanh", "Sigmoid", "Tanh", "Tanh"},
+            "activation HardSigmoid as g or h is not supported"},
            {{"Sigmoid", "Tanh", "Relu", "Sigmoid", "Tanh", "Relu"}, "activations Relu and Tanh differ"},
-           {{"Sigmoid", "Tanh", "Tanh"}, "attribute activations has 3 functions, expected 6 (f, g, h per direction)"}}) {
+           {{"Sigmoid", "Tanh", "Tanh"},
+            "attribute activations has 3 functions, expected 6 (f, g, h per direction)"}}) {
     onnx::ModelProto m = load(fixture("lstm_bi_2layers.onnx"));
     for (auto& n : *m.mutable_graph()->mutable_node()) {
       if (n.op_type() != "LSTM") continue;
@@ -148,8 +149,9 @@ TEST(OnnxFormat, UnsupportedAttributesNameTheNodeAndTheAttribute) {
   EXPECT_NE(error_of([&] { import_onnx(dir.file("text.onnx")); }).find("not an ONNX model"), std::string::npos);
   OnnxImportOptions missing;
   missing.nodes = {"nope"};
-  EXPECT_NE(error_of([&] { import_onnx(fixture("gru_bi_2layers.onnx"), missing); })
-                .find("no LSTM, GRU or RNN node named 'nope'; its recurrent nodes are '/GRU', '/GRU_1'"),
+  EXPECT_NE(error_of([&] {
+              import_onnx(fixture("gru_bi_2layers.onnx"), missing);
+            }).find("no LSTM, GRU or RNN node named 'nope'; its recurrent nodes are '/GRU', '/GRU_1'"),
             std::string::npos);
 }
 
@@ -218,11 +220,17 @@ namespace {
 // the same spec, options and bits. (ONNX Runtime runs these exports: tests/interop/onnxruntime_test.js.)
 TEST(OnnxFormat, PeepholesClipActivationsAndNoBiasAreWrittenAsOnnxHasThem) {
   TempDir dir;
-  RecurrentModel model{VariableStore(3), "enc",
-                       {.cell = CellKind::lstm, .input_size = 2, .hidden_size = 3, .bidirectional = true,
-                        .bias = false, .peepholes = true},
+  RecurrentModel model{VariableStore(3),
+                       "enc",
+                       {.cell = CellKind::lstm,
+                        .input_size = 2,
+                        .hidden_size = 3,
+                        .bidirectional = true,
+                        .bias = false,
+                        .peepholes = true},
                        {.cell = {.recurrent_activation = GateActivation::hard_sigmoid(0.25, 0.4),
-                                 .activation = CellActivation::relu, .gate_clip = 2.5}}};
+                                 .activation = CellActivation::relu,
+                                 .gate_clip = 2.5}}};
   {
     auto scope = model.store.scope("enc");
     create_recurrent_variables(model.store, model.spec);
@@ -243,11 +251,14 @@ TEST(OnnxFormat, PeepholesClipActivationsAndNoBiasAreWrittenAsOnnxHasThem) {
   std::map<std::string, const onnx::AttributeProto*> attributes;
   for (const auto& a : lstm->attribute()) attributes[a.name()] = &a;
   ASSERT_EQ(attributes.count("activations"), 1u);
-  const std::vector<std::string> functions(attributes["activations"]->strings().begin(), attributes["activations"]->strings().end());
+  const std::vector<std::string> functions(attributes["activations"]->strings().begin(),
+                                           attributes["activations"]->strings().end());
   EXPECT_EQ(functions, (std::vector<std::string>{"HardSigmoid", "Relu", "Relu", "HardSigmoid", "Relu", "Relu"}));
-  EXPECT_EQ(std::vector<float>(attributes["activation_alpha"]->floats().begin(), attributes["activation_alpha"]->floats().end()),
+  EXPECT_EQ(std::vector<float>(attributes["activation_alpha"]->floats().begin(),
+                               attributes["activation_alpha"]->floats().end()),
             (std::vector<float>{0.25f, 0.25f}));
-  EXPECT_EQ(std::vector<float>(attributes["activation_beta"]->floats().begin(), attributes["activation_beta"]->floats().end()),
+  EXPECT_EQ(std::vector<float>(attributes["activation_beta"]->floats().begin(),
+                               attributes["activation_beta"]->floats().end()),
             (std::vector<float>{0.4f, 0.4f}));
   EXPECT_EQ(attributes["clip"]->f(), 2.5f);
   for (const auto& t : m.graph().initializer()) {

@@ -2,8 +2,6 @@
 // real nn.LSTM / nn.GRU / nn.RNN modules): the architecture inferred from names and shapes,
 // the imported layer computing PyTorch's outputs, export giving back the exact tensors, and
 // named errors for what is not a recurrent state_dict.
-#include "rnnkit/formats/pytorch.h"
-
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -11,6 +9,7 @@
 #include <functional>
 
 #include "rnnkit/core/error.h"
+#include "rnnkit/formats/pytorch.h"
 #include "test_support.h"
 
 namespace rnnkit {
@@ -89,7 +88,8 @@ TEST(PytorchFormat, ExportGivesBackTheOriginalTensorsBitForBit) {
     const RecurrentModel model = import_pytorch(file, c.options);
     const std::vector<SafetensorsTensor> exported = export_pytorch(model, c.options.prefix);
     std::size_t recurrent_tensors = 0;
-    for (const SafetensorsEntry& e : file.entries()) recurrent_tensors += e.name.rfind(c.options.prefix, 0) == 0 ? 1 : 0;
+    for (const SafetensorsEntry& e : file.entries())
+      recurrent_tensors += e.name.rfind(c.options.prefix, 0) == 0 ? 1 : 0;
     EXPECT_EQ(exported.size(), recurrent_tensors);
     for (const SafetensorsTensor& t : exported) {
       const SafetensorsEntry& original = file.at(t.name);
@@ -134,9 +134,8 @@ TEST(PytorchFormat, WhatIsNotARecurrentStateDictIsNamed) {
   EXPECT_NE(import_error(fixture("gru_bi.safetensors"), {.rnn_nonlinearity = CellKind::rnn_relu})
                 .find("a nonlinearity was given, but the module is an gru"),
             std::string::npos);
-  const std::string missing = altered(dir, "gru_bi", [](std::string& name, Tensor<float>&) {
-    return name != "bias_hh_l0_reverse";
-  });
+  const std::string missing =
+      altered(dir, "gru_bi", [](std::string& name, Tensor<float>&) { return name != "bias_hh_l0_reverse"; });
   EXPECT_NE(import_error(missing).find("missing tensor 'bias_hh_l0_reverse'"), std::string::npos);
   const std::string stranger = altered(dir, "gru_bi", [](std::string& name, Tensor<float>&) {
     if (name == "bias_hh_l0") name = "bias_hh_l0_extra";
@@ -148,7 +147,8 @@ TEST(PytorchFormat, WhatIsNotARecurrentStateDictIsNamed) {
     if (name == "weight_ih_l0_reverse") t = Tensor<float>({15, 4});
     return true;
   });
-  EXPECT_NE(import_error(misshapen).find("'weight_ih_l0_reverse' has shape [15,4], expected [15,3]"), std::string::npos);
+  EXPECT_NE(import_error(misshapen).find("'weight_ih_l0_reverse' has shape [15,4], expected [15,3]"),
+            std::string::npos);
   const std::string two_gates = altered(dir, "rnn_relu_2layers", [](std::string& name, Tensor<float>& t) {
     if (name.rfind("weight_hh_l0", 0) == 0) t = Tensor<float>({10, 5});
     return true;
@@ -165,19 +165,22 @@ TEST(PytorchFormat, WhatIsNotARecurrentStateDictIsNamed) {
     return true;
   });
   EXPECT_NE(import_error(gap).find("missing tensor 'weight_ih_l1'"), std::string::npos);
-  const std::string half_biased = altered(dir, "lstm_no_bias_bi_2layers", [](std::string&, Tensor<float>&) { return true; });
+  const std::string half_biased =
+      altered(dir, "lstm_no_bias_bi_2layers", [](std::string&, Tensor<float>&) { return true; });
   {  // layer 1 with biases where layer 0 has none
     const SafetensorsFile file = SafetensorsFile::read(half_biased);
     std::vector<Tensor<float>> values;
     std::vector<SafetensorsTensor> tensors;
     for (const SafetensorsEntry& e : file.entries()) values.push_back(file.to_float(e));
     values.emplace_back(Shape{20});
-    for (std::size_t i = 0; i < file.entries().size(); ++i) tensors.push_back(safetensors_tensor(file.entries()[i].name, values[i].view()));
+    for (std::size_t i = 0; i < file.entries().size(); ++i)
+      tensors.push_back(safetensors_tensor(file.entries()[i].name, values[i].view()));
     tensors.push_back(safetensors_tensor("bias_ih_l1", values.back().view()));
     write_safetensors(dir.file("half.safetensors"), tensors, {});
   }
-  EXPECT_NE(import_error(dir.file("half.safetensors")).find("'bias_ih_l1' is a bias, but layer 0 has none (bias=False)"),
-            std::string::npos);
+  EXPECT_NE(
+      import_error(dir.file("half.safetensors")).find("'bias_ih_l1' is a bias, but layer 0 has none (bias=False)"),
+      std::string::npos);
 }
 
 TEST(PytorchFormat, ExportRefusesWhatPytorchCannotExpress) {
@@ -190,9 +193,11 @@ TEST(PytorchFormat, ExportRefusesWhatPytorchCannotExpress) {
   EXPECT_NE(error_of([&] { export_pytorch(model, ""); }).find("merges its directions by sum"), std::string::npos);
   model.options.merge = BidirectionalMerge::concat;
   model.options.cell.recurrent_activation = GateActivation::hard_sigmoid();
-  EXPECT_NE(error_of([&] { export_pytorch(model, ""); })
-                .find("has recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5), which nn.LSTM / nn.GRU / nn.RNN cannot"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        export_pytorch(model, "");
+      }).find("has recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5), which nn.LSTM / nn.GRU / nn.RNN cannot"),
+      std::string::npos);
   model.options.cell = {.gate_clip = 3.0};
   EXPECT_NE(error_of([&] { export_pytorch(model, ""); }).find("has a gate clip"), std::string::npos);
   EXPECT_EQ(pytorch_parameter_name("weight_hr", 2, true), "weight_hr_l2_reverse");

@@ -2,13 +2,12 @@
 // (fixtures from an independent numpy implementation, in .npz, compressed .npz and
 // safetensors files), export writes the TF1 names and values back, and what cannot be
 // converted is an error that says why.
-#include "rnnkit/formats/tf1.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/formats/tf1.h"
 #include "test_support.h"
 
 namespace rnnkit {
@@ -35,13 +34,21 @@ std::vector<Case> cases() {
   clips.proj_clip = 0.15;
   Tf1ImportOptions relu;
   relu.activation = CellActivation::relu;
-  const RecurrentSpec peephole_proj{.cell = CellKind::lstm, .input_size = 3, .hidden_size = 5, .num_layers = 2,
-                                    .proj_size = 2, .peepholes = true};
-  const RecurrentSpec peephole_per_direction{.cell = CellKind::lstm, .input_size = 3, .hidden_size = 5,
-                                             .num_layers = 2, .bidirectional = true, .peepholes = true,
+  const RecurrentSpec peephole_proj{
+      .cell = CellKind::lstm, .input_size = 3, .hidden_size = 5, .num_layers = 2, .proj_size = 2, .peepholes = true};
+  const RecurrentSpec peephole_per_direction{.cell = CellKind::lstm,
+                                             .input_size = 3,
+                                             .hidden_size = 5,
+                                             .num_layers = 2,
+                                             .bidirectional = true,
+                                             .peepholes = true,
                                              .stacking = Stacking::per_direction};
-  const RecurrentSpec gru_per_direction{.cell = CellKind::gru, .input_size = 3, .hidden_size = 5, .num_layers = 3,
-                                        .bidirectional = true, .stacking = Stacking::per_direction};
+  const RecurrentSpec gru_per_direction{.cell = CellKind::gru,
+                                        .input_size = 3,
+                                        .hidden_size = 5,
+                                        .num_layers = 3,
+                                        .bidirectional = true,
+                                        .stacking = Stacking::per_direction};
   return {
       {"lstm_peephole_proj_clips_2layers", "lstm_peephole_proj_clips_2layers.safetensors", peephole_proj, clips},
       {"lstm_peephole_per_direction_2layers", "lstm_peephole_per_direction_2layers.npz", peephole_per_direction, {}},
@@ -49,8 +56,13 @@ std::vector<Case> cases() {
       {"lstm_multi_2layers", "lstm_multi_2layers.npz", {CellKind::lstm, 3, 5, 2, false, 0}, {}},
       {"lstm_proj", "lstm_proj.safetensors", {CellKind::lstm, 3, 5, 1, false, 2}, half},
       {"gru_bidirectional", "gru_bidirectional.npz", {CellKind::gru, 3, 5, 1, true, 0}, {}},
-      {"rnn_stack_bidirectional_2layers", "rnn_stack_bidirectional_2layers.npz", {CellKind::rnn_tanh, 3, 5, 2, true, 0}, {}},
-      {"basic_lstm_float64_with_others", "basic_lstm_float64_with_others.safetensors", {CellKind::lstm, 3, 5, 1, false, 0},
+      {"rnn_stack_bidirectional_2layers",
+       "rnn_stack_bidirectional_2layers.npz",
+       {CellKind::rnn_tanh, 3, 5, 2, true, 0},
+       {}},
+      {"basic_lstm_float64_with_others",
+       "basic_lstm_float64_with_others.safetensors",
+       {CellKind::lstm, 3, 5, 1, false, 0},
        encoder},
   };
 }
@@ -110,7 +122,8 @@ TEST(Tf1Format, ImportThenExportGivesBackTheVariables) {
       EXPECT_EQ(values.storage(), it->second.values.storage()) << name;
     }
     std::size_t cell_variables = 0;
-    for (const auto& [name, array] : variables) cell_variables += name.rfind(c.options.prefix, 0) == 0 && name.find("_cell/") != std::string::npos;
+    for (const auto& [name, array] : variables)
+      cell_variables += name.rfind(c.options.prefix, 0) == 0 && name.find("_cell/") != std::string::npos;
     EXPECT_EQ(exported.size(), cell_variables);
   }
 }
@@ -125,7 +138,8 @@ TEST(Tf1Format, ForgetBiasIsFoldedIntoTheForgetBlock) {
   const Tf1Import a = import_tf1(variables, "x", none), b = import_tf1(variables, "x", two);
   const auto ba = a.model.store.value<double>(a.model.store.at("lstm/l1/fw/bias_ih"));
   const auto bb = b.model.store.value<double>(b.model.store.at("lstm/l1/fw/bias_ih"));
-  for (int64_t j = 0; j < 20; ++j) EXPECT_EQ(bb[j] - ba[j], j >= 5 && j < 10 ? 2.0 : 0.0) << j;  // rows of f (i, f, g, o)
+  for (int64_t j = 0; j < 20; ++j)
+    EXPECT_EQ(bb[j] - ba[j], j >= 5 && j < 10 ? 2.0 : 0.0) << j;  // rows of f (i, f, g, o)
 }
 
 TEST(Tf1Format, DefaultNamesAreTf1s) {
@@ -139,13 +153,16 @@ TEST(Tf1Format, DefaultNamesAreTf1s) {
 
 TEST(Tf1Format, WhatCannotBeConvertedIsNamed) {
   const auto others = read_tf1_variables(fixture("basic_lstm_float64_with_others.safetensors"));
-  EXPECT_NE(error_of([&] { import_tf1(others, "f"); }).find("cells of several models, under 'decoder/rnn/', 'encoder/rnn/': choose one with --prefix"),
+  EXPECT_NE(error_of([&] {
+              import_tf1(others, "f");
+            }).find("cells of several models, under 'decoder/rnn/', 'encoder/rnn/': choose one with --prefix"),
             std::string::npos);
   Tf1ImportOptions missing;
   missing.prefix = "nothing/";
   EXPECT_NE(error_of([&] { import_tf1(others, "f", missing); }).find("cells found elsewhere: decoder/rnn/lstm_cell/"),
             std::string::npos);
-  const std::map<std::string, NpyArray> per_direction = read_tf1_variables(fixture("lstm_peephole_per_direction_2layers.npz"));
+  const std::map<std::string, NpyArray> per_direction =
+      read_tf1_variables(fixture("lstm_peephole_per_direction_2layers.npz"));
   // Stackings mixed: the forward direction stacked inside bidirectional_rnn, the backward around it.
   std::map<std::string, NpyArray> mixed;
   for (const auto& [name, array] : per_direction) {
@@ -161,17 +178,21 @@ TEST(Tf1Format, WhatCannotBeConvertedIsNamed) {
   EXPECT_NE(error_of([&] { import_tf1(mixed, "f"); }).find("stack their layers differently"), std::string::npos);
   std::map<std::string, NpyArray> half_peepholes = per_direction;
   half_peepholes.erase("bidirectional_rnn/fw/multi_rnn_cell/cell_1/lstm_cell/w_o_diag");
-  EXPECT_NE(error_of([&] { import_tf1(half_peepholes, "f"); })
-                .find("peepholes need all of w_i_diag, w_f_diag and w_o_diag; found 2 of them"),
+  EXPECT_NE(error_of([&] {
+              import_tf1(half_peepholes, "f");
+            }).find("peepholes need all of w_i_diag, w_f_diag and w_o_diag; found 2 of them"),
             std::string::npos);
   Tf1ImportOptions gru_clip;
   gru_clip.cell_clip = 1.0;
-  EXPECT_NE(error_of([&] { import_tf1(read_tf1_variables(fixture("gru_bidirectional.npz")), "f", gru_clip); })
-                .find("cell_clip clips an LSTM's cell state"),
+  EXPECT_NE(error_of([&] {
+              import_tf1(read_tf1_variables(fixture("gru_bidirectional.npz")), "f", gru_clip);
+            }).find("cell_clip clips an LSTM's cell state"),
             std::string::npos);
   const Tf1Import lstm = import_tf1(per_direction, "f");
-  RecurrentModel hard{VariableStore(0), "x", lstm.model.spec, {.cell = {.recurrent_activation = GateActivation::hard_sigmoid()}}};
-  EXPECT_NE(error_of([&] { export_tf1(hard); }).find("TF1's LSTMCell and GRUCell gates are sigmoid"), std::string::npos);
+  RecurrentModel hard{
+      VariableStore(0), "x", lstm.model.spec, {.cell = {.recurrent_activation = GateActivation::hard_sigmoid()}}};
+  EXPECT_NE(error_of([&] { export_tf1(hard); }).find("TF1's LSTMCell and GRUCell gates are sigmoid"),
+            std::string::npos);
   const Tf1Import gru = import_tf1(read_tf1_variables(fixture("gru_bidirectional.npz")), "f");
   RecurrentModel after{VariableStore(0), "x", gru.model.spec, {}};
   EXPECT_EQ(error_of([&] { export_tf1(gru.model); }), "");
@@ -215,14 +236,14 @@ namespace {
 TEST(Tf1Format, TheCommandLineRoundTripIsExact) {
   test::TempDir dir;
   const std::string source = fixture("lstm_multi_2layers.npz");
-  const auto imported =
-      test::run_cli("import --from tf1 --dtype f64 " + source + " -o " + dir.file("m.safetensors"));
+  const auto imported = test::run_cli("import --from tf1 --dtype f64 " + source + " -o " + dir.file("m.safetensors"));
   ASSERT_EQ(imported.exit_code, 0) << imported.output;
   const auto table = test::run_cli("inspect " + dir.file("m.safetensors"));
   EXPECT_NE(table.output.find("from tf1 " + source + ":rnn/multi_rnn_cell/cell_1/lstm_cell/kernel (recurrent rows)"),
             std::string::npos)
       << table.output;
-  const auto exported = test::run_cli("export --to tf1 " + dir.file("m.safetensors") + " -o " + dir.file("back.safetensors"));
+  const auto exported =
+      test::run_cli("export --to tf1 " + dir.file("m.safetensors") + " -o " + dir.file("back.safetensors"));
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
   const auto original = read_tf1_variables(source);
   const auto back = read_tf1_variables(dir.file("back.safetensors"));

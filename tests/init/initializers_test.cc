@@ -61,7 +61,8 @@ TEST(Initializers, VarianceScalingModesAndDistributions) {
   // Truncated: the correction makes the final stddev sqrt(scale / n).
   const Tensor<double> t = draw("variance_scaling(scale=2.0, mode=fan_in)", kBig);
   test::expect_moments(all(t), 0.0, std::sqrt(2.0 / fan_in), 3.0);
-  expect_within(t, -2 * std::sqrt(2.0 / fan_in) / kTruncatedNormalStddev, 2 * std::sqrt(2.0 / fan_in) / kTruncatedNormalStddev);
+  expect_within(t, -2 * std::sqrt(2.0 / fan_in) / kTruncatedNormalStddev,
+                2 * std::sqrt(2.0 / fan_in) / kTruncatedNormalStddev);
   test::expect_moments(all(draw("variance_scaling(scale=3.0, mode=fan_out, distribution=untruncated_normal)", kBig)),
                        0.0, std::sqrt(3.0 / fan_out), 3.0);
   const double limit = std::sqrt(3.0 * 0.5 / fan_avg);

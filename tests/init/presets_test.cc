@@ -1,10 +1,11 @@
 // Presets reproduce the frameworks' defaults in distribution.
+#include "rnnkit/init/presets.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "rnnkit/core/error.h"
-#include "rnnkit/init/presets.h"
 
 namespace rnnkit {
 namespace {

@@ -1,9 +1,10 @@
 // Initializer specs: grammar, canonical printing, round trips, and errors that help.
+#include "rnnkit/init/spec.h"
+
 #include <gtest/gtest.h>
 
 #include "rnnkit/core/error.h"
 #include "rnnkit/init/initializer.h"
-#include "rnnkit/init/spec.h"
 
 namespace rnnkit {
 namespace {

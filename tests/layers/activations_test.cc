@@ -30,13 +30,17 @@ double worst_ulps(Fn fn, Ref ref, float low, float high, int samples) {
 }
 
 TEST(Activations, FloatExpWithinTwoUlps) {
-  EXPECT_LE(worst_ulps(detail::exp_float, [](double x) { return std::exp(x); }, -87.0f, 88.0f, 2000000), 2.0);
+  EXPECT_LE(worst_ulps(
+                detail::exp_float, [](double x) { return std::exp(x); }, -87.0f, 88.0f, 2000000),
+            2.0);
   EXPECT_EQ(detail::exp_float(0.0f), 1.0f);
 }
 
 TEST(Activations, FloatSigmoidWithinThreeUlps) {
   const auto fn = [](float x) { return detail::sigmoid(x); };
-  EXPECT_LE(worst_ulps(fn, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }, -30.0f, 30.0f, 2000000), 3.0);
+  EXPECT_LE(worst_ulps(
+                fn, [](double x) { return 1.0 / (1.0 + std::exp(-x)); }, -30.0f, 30.0f, 2000000),
+            3.0);
   EXPECT_EQ(detail::sigmoid(1000.0f), 1.0f);
   EXPECT_GE(detail::sigmoid(-1000.0f), 0.0f);
   EXPECT_LT(detail::sigmoid(-1000.0f), 1e-37f);
@@ -46,8 +50,8 @@ TEST(Activations, FloatTanhWithinThreeUlpsAndOdd) {
   const auto fn = [](float x) { return detail::tanh(x); };
   const auto ref = [](double x) { return std::tanh(x); };
   EXPECT_LE(worst_ulps(fn, ref, -10.0f, 10.0f, 2000000), 3.0);
-  EXPECT_LE(worst_ulps(fn, ref, -0.3f, 0.3f, 2000000), 3.0);      // both sides of the 0.25 switch
-  EXPECT_LE(worst_ulps(fn, ref, 1e-6f, 1e-3f, 100000), 3.0);      // tiny arguments keep relative accuracy
+  EXPECT_LE(worst_ulps(fn, ref, -0.3f, 0.3f, 2000000), 3.0);  // both sides of the 0.25 switch
+  EXPECT_LE(worst_ulps(fn, ref, 1e-6f, 1e-3f, 100000), 3.0);  // tiny arguments keep relative accuracy
   EXPECT_EQ(detail::tanh(0.0f), 0.0f);
   EXPECT_EQ(detail::tanh(50.0f), 1.0f);
   for (float x : {0.1f, 0.25f, 0.7f, 3.0f}) EXPECT_EQ(detail::tanh(-x), -detail::tanh(x));

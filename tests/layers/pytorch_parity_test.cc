@@ -6,7 +6,6 @@
 
 #include <cmath>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "rnnkit/checkpoint/checkpoint.h"

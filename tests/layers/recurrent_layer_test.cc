@@ -4,6 +4,8 @@
 // direction, per-direction stacking against two separate stacks, closed-form steps, and
 // errors on bad input. Sizes are all different (I=3, H=5, B=4, T=6, P=2) so that a swapped
 // dimension shows. Every comparison fails on NaN (ComparisonsFailOnNan shows it).
+#include "rnnkit/layers/recurrent_layer.h"
+
 #include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
@@ -11,7 +13,6 @@
 #include <set>
 
 #include "rnnkit/core/error.h"
-#include "rnnkit/layers/recurrent_layer.h"
 #include "rnnkit/layers/recurrent_variables.h"
 #include "rnnkit/layers/reference_recurrent.h"
 #include "rnnkit/random/stream.h"
@@ -95,7 +96,9 @@ const std::vector<Config>& configs() {
       {.spec = sized({.cell = gru, .num_layers = 2}),
        .options = {.cell = {.gru_reset = GruReset::before}, .batch_first = true},
        .initial_state = true},
-      {.spec = sized({.cell = rnn_tanh, .num_layers = 2, .bidirectional = true}), .lengths = true, .initial_state = true},
+      {.spec = sized({.cell = rnn_tanh, .num_layers = 2, .bidirectional = true}),
+       .lengths = true,
+       .initial_state = true},
       {.spec = sized({.cell = rnn_relu}), .options = {.batch_first = true}, .initial_state = true},
       {.spec = sized({.cell = rnn_relu, .num_layers = 2, .bidirectional = true}), .lengths = true},
       {.spec = sized({.cell = lstm, .bidirectional = true}),
@@ -137,7 +140,9 @@ const std::vector<Config>& configs() {
        .options = {.cell = {.gru_reset = GruReset::before, .recurrent_activation = keras3, .gate_clip = kGateClip}},
        .lengths = true,
        .initial_state = true},
-      {.spec = sized({.cell = rnn_tanh, .bias = false}), .options = {.cell = {.gate_clip = kGateClip}}, .lengths = true},
+      {.spec = sized({.cell = rnn_tanh, .bias = false}),
+       .options = {.cell = {.gate_clip = kGateClip}},
+       .lengths = true},
       {.spec = sized({.cell = rnn_relu, .bidirectional = true}), .options = {.cell = {.gate_clip = kGateClip}}},
       {.spec = sized({.cell = lstm, .num_layers = 3, .bidirectional = true, .stacking = Stacking::per_direction}),
        .lengths = true,
@@ -291,14 +296,16 @@ TEST_P(RecurrentLayerTest, GradientsMatchFiniteDifferences) {
     x = saved;
     return (up - down) / (2 * eps);
   };
-  for (int64_t i = 0; i < in.x.numel(); ++i) expect_gradient(g.d_input[i], numeric(in.x[i]), "input " + std::to_string(i));
+  for (int64_t i = 0; i < in.x.numel(); ++i)
+    expect_gradient(g.d_input[i], numeric(in.x[i]), "input " + std::to_string(i));
   for (int64_t i = 0; i < in.h0.numel(); ++i) expect_gradient(g.d_h0[i], numeric(in.h0[i]), "h0 " + std::to_string(i));
   for (int64_t i = 0; i < in.c0.numel(); ++i) expect_gradient(g.d_c0[i], numeric(in.c0[i]), "c0 " + std::to_string(i));
   int64_t checked = 0;
   for (const Variable& v : store.variables()) {
     const TensorView<double> values = store.value<double>(v);
     const TensorView<double> grads = store.grad<double>(v);
-    for (int64_t i = 0; i < v.numel; ++i) expect_gradient(grads[i], numeric(values[i]), v.name + " " + std::to_string(i));
+    for (int64_t i = 0; i < v.numel; ++i)
+      expect_gradient(grads[i], numeric(values[i]), v.name + " " + std::to_string(i));
     checked += v.numel;
   }
   EXPECT_EQ(checked, store.parameter_count());
@@ -329,11 +336,13 @@ TEST_P(RecurrentLayerTest, BatchedEqualsOneSequenceAtATime) {
       for (int64_t j = 0; j < kH && s.cell == CellKind::lstm; ++j) c0[r * kH + j] = in.c0[(r * kB + b) * kH + j];
     }
     RecurrentLayer<double> single(store, "rnn", s, options);
-    const auto one = single.forward(x.view(), {}, c.initial_state ? h0.view() : TensorView<const double>(),
-                                    c.initial_state && s.cell == CellKind::lstm ? c0.view() : TensorView<const double>());
+    const auto one =
+        single.forward(x.view(), {}, c.initial_state ? h0.view() : TensorView<const double>(),
+                       c.initial_state && s.cell == CellKind::lstm ? c0.view() : TensorView<const double>());
     double worst = 0.0;
     for (int64_t t = 0; t < len; ++t) {
-      worst = test::nan_max(worst, max_abs_difference(one.output.data() + t * ow, all.output.data() + at(t, b) * ow, ow));
+      worst =
+          test::nan_max(worst, max_abs_difference(one.output.data() + t * ow, all.output.data() + at(t, b) * ow, ow));
     }
     for (int64_t r = 0; r < ld; ++r) {
       worst = test::nan_max(worst, max_abs_difference(one.h_n.data() + r * rw, all.h_n.data() + (r * kB + b) * rw, rw));
@@ -444,8 +453,10 @@ TEST(RecurrentLayer, PerDirectionStackingIsTwoIndependentStacks) {
         const auto src = store.value<double>(store.at(from));
         std::copy(src.data(), src.data() + src.numel(), stack.value<double>(stack.at("stack/" + p.name)).data());
       }
-      std::copy(in.h0.data() + (l * 2 + d) * kB * kH, in.h0.data() + (l * 2 + d + 1) * kB * kH, h0.data() + l * kB * kH);
-      std::copy(in.c0.data() + (l * 2 + d) * kB * kH, in.c0.data() + (l * 2 + d + 1) * kB * kH, c0.data() + l * kB * kH);
+      std::copy(in.h0.data() + (l * 2 + d) * kB * kH, in.h0.data() + (l * 2 + d + 1) * kB * kH,
+                h0.data() + l * kB * kH);
+      std::copy(in.c0.data() + (l * 2 + d) * kB * kH, in.c0.data() + (l * 2 + d + 1) * kB * kH,
+                c0.data() + l * kB * kH);
     }
     RecurrentLayer<double> layer(stack, "stack", one);
     const auto y = layer.forward(d == 0 ? in.x.view() : reversed.view(), in.lengths, h0.view(), c0.view());
@@ -459,10 +470,10 @@ TEST(RecurrentLayer, PerDirectionStackingIsTwoIndependentStacks) {
       }
     }
     for (int64_t l = 0; l < L; ++l) {  // h_n row l*D + d is layer l of direction d
-      worst = test::nan_max(worst, max_abs_difference(both.h_n.data() + (l * 2 + d) * kB * kH,
-                                                      y.h_n.data() + l * kB * kH, kB * kH));
-      worst = test::nan_max(worst, max_abs_difference(both.c_n.data() + (l * 2 + d) * kB * kH,
-                                                      y.c_n.data() + l * kB * kH, kB * kH));
+      worst = test::nan_max(
+          worst, max_abs_difference(both.h_n.data() + (l * 2 + d) * kB * kH, y.h_n.data() + l * kB * kH, kB * kH));
+      worst = test::nan_max(
+          worst, max_abs_difference(both.c_n.data() + (l * 2 + d) * kB * kH, y.c_n.data() + l * kB * kH, kB * kH));
     }
     EXPECT_LE(worst, kForwardTol64) << (d == 0 ? "forward" : "backward") << " stack";
   }
@@ -473,24 +484,25 @@ TEST(RecurrentLayer, PerDirectionStackingIsTwoIndependentStacks) {
 // W_ih = W_hh = 0 the gates see only their biases and the peepholes.
 TEST(RecurrentLayer, PeepholeHardSigmoidClippedStepByHand) {
   const RecurrentSpec spec{.cell = CellKind::lstm, .input_size = 1, .hidden_size = 1, .peepholes = true};
-  const RecurrentLayerOptions options{.cell = {.recurrent_activation = GateActivation::hard_sigmoid(0.2, 0.5),
-                                               .cell_clip = 0.9}};
+  const RecurrentLayerOptions options{
+      .cell = {.recurrent_activation = GateActivation::hard_sigmoid(0.2, 0.5), .cell_clip = 0.9}};
   VariableStore store(0, DType::f64);
   {
     auto scope = store.scope("rnn");
-    create_recurrent_variables(store, spec, {.kernel = parse_initializer("zeros"),
-                                             .recurrent = parse_initializer("zeros"),
-                                             .bias_hh = parse_initializer("zeros")});
+    create_recurrent_variables(store, spec,
+                               {.kernel = parse_initializer("zeros"),
+                                .recurrent = parse_initializer("zeros"),
+                                .bias_hh = parse_initializer("zeros")});
   }
   const double b_i = 1.0, b_f = -2.0, b_g = 0.3, b_o = 4.0, p_i = 0.5, p_f = 1.5, p_o = -1.0, c0 = 2.0;
   const std::vector<double> bias = {b_i, b_f, b_g, b_o}, peephole = {p_i, p_f, p_o};
   std::copy(bias.begin(), bias.end(), store.value<double>(store.at("rnn/l0/fw/bias_ih")).data());
   std::copy(peephole.begin(), peephole.end(), store.value<double>(store.at("rnn/l0/fw/weight_peephole")).data());
   auto hs = [](double x) { return std::min(1.0, std::max(0.0, 0.2 * x + 0.5)); };
-  const double i = hs(b_i + p_i * c0);                      // 0.2 * 2 + 0.5 = 0.9
-  const double f = hs(b_f + p_f * c0);                      // 0.2 * 1 + 0.5 = 0.7
+  const double i = hs(b_i + p_i * c0);                           // 0.2 * 2 + 0.5 = 0.9
+  const double f = hs(b_f + p_f * c0);                           // 0.2 * 1 + 0.5 = 0.7
   const double c1 = std::min(0.9, f * c0 + i * std::tanh(b_g));  // 1.4 + 0.26: clipped to 0.9
-  const double o = hs(b_o + p_o * c1);                      // 0.2 * 3.1 + 0.5 = 1.12: saturated at 1
+  const double o = hs(b_o + p_o * c1);                           // 0.2 * 3.1 + 0.5 = 1.12: saturated at 1
   EXPECT_EQ(c1, 0.9);
   EXPECT_EQ(o, 1.0);
   RecurrentLayer<double> layer(store, "rnn", spec, options);
@@ -554,8 +566,9 @@ TEST(RecurrentLayer, DropoutOnlyWhileTrainingReproducibleBySeed) {
   EXPECT_EQ(max_abs_difference(first.output.data(), again.output.data(), n), 0.0);
   // Layer 0's own final state is before any dropout.
   EXPECT_EQ(max_abs_difference(first.h_n.data(), reference.h_n.data(), 2 * kB * kH), 0.0);
-  EXPECT_NE(error_of([&] { RecurrentLayer<double>(store, "rnn", c.spec, {.dropout = 1.0}); })
-                .find("dropout is 1.000000, expected a value in [0, 1)"),
+  EXPECT_NE(error_of([&] {
+              RecurrentLayer<double>(store, "rnn", c.spec, {.dropout = 1.0});
+            }).find("dropout is 1.000000, expected a value in [0, 1)"),
             std::string::npos);
 }
 
@@ -573,7 +586,9 @@ TEST(RecurrentLayer, MergeModesCombineTheTwoDirections) {
     for (int64_t r = 0; r < kT * kB; ++r) {
       for (int64_t j = 0; j < kH; ++j) {
         const double fw = both.output[r * 2 * kH + j], bw = both.output[r * 2 * kH + kH + j];
-        const double expected = m == BidirectionalMerge::sum ? fw + bw : m == BidirectionalMerge::mul ? fw * bw : (fw + bw) / 2;
+        const double expected = m == BidirectionalMerge::sum   ? fw + bw
+                                : m == BidirectionalMerge::mul ? fw * bw
+                                                               : (fw + bw) / 2;
         EXPECT_EQ(y.output[r * kH + j], expected) << merge_name(m);
       }
     }
@@ -582,8 +597,9 @@ TEST(RecurrentLayer, MergeModesCombineTheTwoDirections) {
   EXPECT_NE(error_of([] { parse_merge("max"); }).find("expected one of concat, sum, mul, ave"), std::string::npos);
   const Config uni{.spec = sized({.cell = CellKind::gru})};
   VariableStore ustore = make_store<double>(uni);
-  EXPECT_NE(error_of([&] { RecurrentLayer<double>(ustore, "rnn", uni.spec, {.merge = BidirectionalMerge::sum}); })
-                .find("merge 'sum' needs a bidirectional layer"),
+  EXPECT_NE(error_of([&] {
+              RecurrentLayer<double>(ustore, "rnn", uni.spec, {.merge = BidirectionalMerge::sum});
+            }).find("merge 'sum' needs a bidirectional layer"),
             std::string::npos);
 }
 
@@ -593,12 +609,14 @@ TEST(RecurrentLayer, BadInputIsNamedWithExpectedAndFound) {
   RecurrentLayer<double> layer(store, "rnn", c.spec);
   Tensor<double> x({kT, kB, kI}), wrong({kT, kB, 7}), h0({4, kB, 3});
   EXPECT_NE(error_of([&] { layer.forward(wrong.view()); }).find("expected input size 3"), std::string::npos);
-  EXPECT_NE(error_of([&] { layer.forward(x.view(), {}, h0.view()); })
-                .find("h0 has shape [4,4,3], expected [4,4,5] (layers*directions, batch, hidden)"),
+  EXPECT_NE(error_of([&] {
+              layer.forward(x.view(), {}, h0.view());
+            }).find("h0 has shape [4,4,3], expected [4,4,5] (layers*directions, batch, hidden)"),
             std::string::npos);
   const std::vector<int64_t> long_lengths = {1, 7, 2, 2}, few = {1, 2};
-  EXPECT_NE(error_of([&] { layer.forward(x.view(), long_lengths); }).find("lengths[1] is 7, expected a value in [1, 6]"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { layer.forward(x.view(), long_lengths); }).find("lengths[1] is 7, expected a value in [1, 6]"),
+      std::string::npos);
   EXPECT_NE(error_of([&] { layer.forward(x.view(), few); }).find("lengths has 2 values"), std::string::npos);
   RecurrentLayer<double> fresh(store, "rnn", c.spec);
   EXPECT_NE(error_of([&] { fresh.backward({}); }).find("before forward"), std::string::npos);
@@ -619,8 +637,9 @@ TEST(RecurrentLayer, BadInputIsNamedWithExpectedAndFound) {
   EXPECT_NO_THROW(RecurrentLayer<double>(gstore, "rnn", no_bias));  // extra variables are not its business
   const Config nb{.spec = no_bias};
   VariableStore nbstore = make_store<double>(nb);
-  EXPECT_NE(error_of([&] { RecurrentLayer<double>(nbstore, "rnn", g.spec); }).find("'rnn/l0/fw/bias_ih' is not in the store"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { RecurrentLayer<double>(nbstore, "rnn", g.spec); }).find("'rnn/l0/fw/bias_ih' is not in the store"),
+      std::string::npos);
 }
 
 // Options that do not fit the cell are errors naming the option.
@@ -649,13 +668,15 @@ TEST(RecurrentLayer, OptionsThatDoNotFitTheCellAreNamed) {
   EXPECT_NE(option_error({.cell = CellKind::lstm}, {.gru_reset = GruReset::before}).find("applies to a GRU only"),
             std::string::npos);
   EXPECT_EQ(parse_gate_activation("hard_sigmoid").spec(), "hard_sigmoid(alpha=0.2, beta=0.5)");
-  EXPECT_EQ(parse_gate_activation("hard_sigmoid(0.16666666666666666, 0.5)"), GateActivation::hard_sigmoid(1.0 / 6, 0.5));
+  EXPECT_EQ(parse_gate_activation("hard_sigmoid(0.16666666666666666, 0.5)"),
+            GateActivation::hard_sigmoid(1.0 / 6, 0.5));
   EXPECT_EQ(parse_gate_activation("hard_sigmoid(beta=0.25)"), GateActivation::hard_sigmoid(0.2, 0.25));
   EXPECT_EQ(parse_gate_activation(GateActivation::hard_sigmoid(1.0 / 6, 0.5).spec()),
             GateActivation::hard_sigmoid(1.0 / 6, 0.5));
   EXPECT_NE(error_of([] { parse_gate_activation("hard_sigmoid(alpha=0)"); }).find("alpha must be positive"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_gate_activation("softsign"); }).find("unknown activation 'softsign'"), std::string::npos);
+  EXPECT_NE(error_of([] { parse_gate_activation("softsign"); }).find("unknown activation 'softsign'"),
+            std::string::npos);
   EXPECT_NE(error_of([] { parse_gate_activation("hard_sigmoid(gamma=1)"); }).find("unknown argument 'gamma'"),
             std::string::npos);
 }

@@ -62,7 +62,8 @@ TEST(RecurrentModel, CheckpointsOfTheReleaseBeforeLoadAndComputeWhatItComputed) 
     auto view = [](const Tensor<float>& t) { return t.numel() > 0 ? t.view() : TensorView<const float>(); };
     RecurrentLayer<float> layer(model.store, model.scope, model.spec, model.options);
     const RecurrentResult<float> y = layer.forward(x.view(), lengths, view(h0), view(c0));
-    for (const auto& [name, got] : {std::pair{"output", &y.output}, std::pair{"h_n", &y.h_n}, std::pair{"c_n", &y.c_n}}) {
+    for (const auto& [name, got] :
+         {std::pair{"output", &y.output}, std::pair{"h_n", &y.h_n}, std::pair{"c_n", &y.c_n}}) {
       if (old.find(name) == nullptr) continue;
       const Tensor<float> want = old.to_float(old.at(name));
       ASSERT_EQ(got->shape(), want.shape()) << name;
@@ -72,8 +73,14 @@ TEST(RecurrentModel, CheckpointsOfTheReleaseBeforeLoadAndComputeWhatItComputed) 
 }
 
 TEST(RecurrentModel, DescriptionRoundTripsEveryOption) {
-  const RecurrentSpec spec{.cell = CellKind::lstm, .input_size = 3, .hidden_size = 6, .num_layers = 2,
-                           .bidirectional = true, .proj_size = 2, .bias = false, .peepholes = true,
+  const RecurrentSpec spec{.cell = CellKind::lstm,
+                           .input_size = 3,
+                           .hidden_size = 6,
+                           .num_layers = 2,
+                           .bidirectional = true,
+                           .proj_size = 2,
+                           .bias = false,
+                           .peepholes = true,
                            .stacking = Stacking::per_direction};
   const RecurrentLayerOptions options{.cell = {.recurrent_activation = GateActivation::hard_sigmoid(1.0 / 6, 0.5),
                                                .activation = CellActivation::relu,
@@ -112,28 +119,33 @@ TEST(RecurrentModel, NewerOrUnknownDescriptionsAreRefusedByName) {
   std::string json = recurrent_model_json("lstm", spec);
   std::string newer = json;
   newer.replace(newer.find("\"format_version\":2"), 18, "\"format_version\":3");
-  EXPECT_NE(error_of([&] { parse_recurrent_model_json(newer, "model 'x'"); })
-                .find("model 'x': the model description has format version 3, newer than this rnnkit reads (up to 2)"),
+  EXPECT_NE(error_of([&] {
+              parse_recurrent_model_json(newer, "model 'x'");
+            }).find("model 'x': the model description has format version 3, newer than this rnnkit reads (up to 2)"),
             std::string::npos);
   std::string unknown = json;
   unknown.replace(unknown.find("\"type\""), 6, "\"input_forget\":true,\"type\"");
-  EXPECT_NE(error_of([&] { parse_recurrent_model_json(unknown, "m"); })
-                .find("unknown key 'input_forget' for model format version 2"),
+  EXPECT_NE(error_of([&] {
+              parse_recurrent_model_json(unknown, "m");
+            }).find("unknown key 'input_forget' for model format version 2"),
             std::string::npos);
   // Version 1 (no format_version) knows no cell options: a hard_sigmoid there is not read as sigmoid.
   const std::string v1 = R"({"layers":[{"type":"recurrent","scope":"s","spec":{"cell":"gru","input_size":2,)"
                          R"("hidden_size":3},"recurrent_activation":"hard_sigmoid"}]})";
-  EXPECT_NE(error_of([&] { parse_recurrent_model_json(v1, "m"); })
-                .find("unknown key 'recurrent_activation' for model format version 1"),
+  EXPECT_NE(error_of([&] {
+              parse_recurrent_model_json(v1, "m");
+            }).find("unknown key 'recurrent_activation' for model format version 1"),
             std::string::npos);
   const std::string bad_clip = R"({"format_version":2,"layers":[{"type":"recurrent","scope":"s","spec":{"cell":"gru",)"
                                R"("input_size":2,"hidden_size":3},"cell_clip":2}]})";
-  EXPECT_NE(error_of([&] { parse_recurrent_model_json(bad_clip, "m"); }).find("m: cell_clip clips an LSTM's cell state"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { parse_recurrent_model_json(bad_clip, "m"); }).find("m: cell_clip clips an LSTM's cell state"),
+      std::string::npos);
   const std::string bad_type = R"({"format_version":2,"layers":[{"type":"recurrent","scope":"s","spec":{"cell":"lstm",)"
                                R"("input_size":2,"hidden_size":3},"gate_clip":"3"}]})";
-  EXPECT_NE(error_of([&] { parse_recurrent_model_json(bad_type, "m"); }).find("gate_clip must be a number, found \"3\""),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { parse_recurrent_model_json(bad_type, "m"); }).find("gate_clip must be a number, found \"3\""),
+      std::string::npos);
 }
 
 }  // namespace

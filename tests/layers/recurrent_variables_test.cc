@@ -1,12 +1,13 @@
 // A recurrent layer's variables: the naming contract, shapes, gate orders, presets and
 // overrides, and the architecture's JSON form.
+#include "rnnkit/layers/recurrent_variables.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "rnnkit/core/error.h"
 #include "rnnkit/layers/gate_view.h"
-#include "rnnkit/layers/recurrent_variables.h"
 #include "test_support.h"
 
 namespace rnnkit {

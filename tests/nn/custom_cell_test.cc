@@ -71,10 +71,13 @@ double max_gradient_difference(VariableStore& fused, const std::string& fused_pr
     const auto dwt = custom.grad<double>(custom.at(scope + "wt"));
     const auto dbi = custom.grad<double>(custom.at(scope + "bi"));
     for (int64_t j = 0; j < kH; ++j) {
-      for (int64_t i = 0; i < kI; ++i) worst = test::nan_max(worst, std::abs(dwx[i * kH + j] - dw_ih[(gate * kH + j) * kI + i]));
-      for (int64_t i = 0; i < kH; ++i) worst = test::nan_max(worst, std::abs(dwt[i * kH + j] - dw_hh[(gate * kH + j) * kH + i]));
+      for (int64_t i = 0; i < kI; ++i)
+        worst = test::nan_max(worst, std::abs(dwx[i * kH + j] - dw_ih[(gate * kH + j) * kI + i]));
+      for (int64_t i = 0; i < kH; ++i)
+        worst = test::nan_max(worst, std::abs(dwt[i * kH + j] - dw_hh[(gate * kH + j) * kH + i]));
       worst = test::nan_max(worst, std::abs(dbi[j] - db_ih[gate * kH + j]));
-      worst = test::nan_max(worst, std::abs(db_ih[gate * kH + j] - db_hh[gate * kH + j]));  // b_ih and b_hh get the same
+      worst =
+          test::nan_max(worst, std::abs(db_ih[gate * kH + j] - db_hh[gate * kH + j]));  // b_ih and b_hh get the same
     }
   }
   return worst;
@@ -98,7 +101,8 @@ TEST(CustomCell, PerGateLstmEqualsTheFusedLayerInOutputsAndGradients) {
   auto run = [&] {
     tape.clear();
     Value<double> xi = tape.input(x.view(), true);
-    Value<double> h0i = tape.input(h0.view().reshaped({kB, kH}), true), c0i = tape.input(c0.view().reshaped({kB, kH}), true);
+    Value<double> h0i = tape.input(h0.view().reshaped({kB, kH}), true),
+                  c0i = tape.input(c0.view().reshaped({kB, kH}), true);
     UnrollResult<double> u = unroll(per_gate_lstm::cell(tape, kI, kH), xi, lengths, {h0i, c0i});
     Value<double> loss = sum(mul(u.output, tape.input(r_out.view()))) +
                          sum(mul(u.final_state[0], tape.input(r_h.view().reshaped({kB, kH})))) +
@@ -195,8 +199,9 @@ TEST(CustomCell, UnrollNamesWhatDoesNotFit) {
   EXPECT_NE(test::error_of([&] { unroll(shrinking, xi, {}, {hi}); }).find("state value 0 is [2,4], expected [2,5]"),
             std::string::npos);
   const std::vector<int64_t> bad = {3, 4};
-  EXPECT_NE(test::error_of([&] { unroll(shrinking, xi, bad, {hi}); }).find("lengths[1] is 4, expected a value in [1, 3]"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([&] { unroll(shrinking, xi, bad, {hi}); }).find("lengths[1] is 4, expected a value in [1, 3]"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -53,7 +53,8 @@ TEST(Embedding, LooksUpRowsAndAccumulatesTheirGradients) {
   tape.backward(sum(y));
   EXPECT_DOUBLE_EQ(store.grad<double>(embed.table())[4 * 3], 2.0);
   EXPECT_DOUBLE_EQ(store.grad<double>(embed.table())[0], 0.0);
-  EXPECT_NE(test::error_of([&] { embed(tape, {5}); }).find("ids[0] is 5, expected a value in [0, 5)"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { embed(tape, {5}); }).find("ids[0] is 5, expected a value in [0, 5)"),
+            std::string::npos);
 }
 
 }  // namespace

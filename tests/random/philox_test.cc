@@ -1,7 +1,7 @@
 // Philox4x32-10 against the Random123 known-answer vectors (kat_vectors).
-#include <gtest/gtest.h>
-
 #include "rnnkit/random/philox.h"
+
+#include <gtest/gtest.h>
 
 namespace rnnkit {
 namespace {

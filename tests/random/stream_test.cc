@@ -1,11 +1,12 @@
 // Name-keyed random streams: golden bits, independence of name and order, moments.
 // tests/random/stream_reference.py recomputes the same goldens in plain Python.
+#include "rnnkit/random/stream.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "rnnkit/random/stream.h"
 #include "test_support.h"
 
 namespace rnnkit {

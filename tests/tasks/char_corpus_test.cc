@@ -31,8 +31,9 @@ TEST(CharCorpus, DecodesUtf8IntoASortedVocabulary) {
 TEST(CharCorpus, InvalidUtf8IsNamedWithItsOffset) {
   EXPECT_NE(test::error_of([] { CharCorpus::from_text("ab\xff", "t"); }).find("lead byte 0xFF at byte offset 2"),
             std::string::npos);
-  EXPECT_NE(test::error_of([] { CharCorpus::from_text("ab\xc3", "t"); }).find("truncated UTF-8 sequence at byte offset 2"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([] { CharCorpus::from_text("ab\xc3", "t"); }).find("truncated UTF-8 sequence at byte offset 2"),
+      std::string::npos);
   EXPECT_NE(test::error_of([] { CharCorpus::from_text("a\xc0\xaf", "t"); }).find("overlong"), std::string::npos);
   EXPECT_NE(test::error_of([] { CharCorpus::from_text("\xed\xa0\x80z", "t"); }).find("surrogate"), std::string::npos);
   EXPECT_NE(test::error_of([] { CharCorpus::from_text("a", "t"); }).find("expected at least 2"), std::string::npos);
@@ -103,7 +104,8 @@ TEST(CharCorpus, AnLstmLanguageModelBeatsTheUnigramBaseline) {
     store.zero_grad();
     const Value<float> x = reshape((*embed)(tape, batch.input), {kSteps, kBatch, kEmbed});
     const RecurrentValues<float> y = recurrent(layer, x);
-    const Value<float> loss = softmax_cross_entropy((*head)(reshape(y.output, {kSteps * kBatch, kHidden})), batch.target);
+    const Value<float> loss =
+        softmax_cross_entropy((*head)(reshape(y.output, {kSteps * kBatch, kHidden})), batch.target);
     tape.backward(loss);
     clip_gradient_norm(store, 5.0);
     adam.step(store);

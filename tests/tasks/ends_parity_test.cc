@@ -53,8 +53,8 @@ TEST(EndsParity, ABidirectionalGruLearnsIt) {
     store.zero_grad();
     const RecurrentValues<float> y = recurrent(layer, tape.input(batch.input.view()));
     // Forward direction at the last step, reverse direction at the first (its final state).
-    const Value<float> ends = concat<float>({slice(take(y.output, kSteps - 1), 0, kHidden),
-                                             slice(take(y.output, 0), kHidden, 2 * kHidden)});
+    const Value<float> ends =
+        concat<float>({slice(take(y.output, kSteps - 1), 0, kHidden), slice(take(y.output, 0), kHidden, 2 * kHidden)});
     const Value<float> logits = (*head)(tanh((*hidden)(ends)));
     tape.backward(softmax_cross_entropy(logits, batch.labels));
     adam.step(store);

@@ -129,7 +129,8 @@ TEST(DataParallel, ThreadsAsRanksTrainLikeOneTrainer) {
       std::vector<std::vector<double>> losses;
       const auto trainers = train_in_threads(c, ranks, 12, losses);
       for (int r = 0; r < ranks; ++r) {
-        for (int k = 0; k < 12; ++k) EXPECT_NEAR(losses[r][k], expected[k], 1e-6 * std::abs(expected[k])) << r << " " << k;
+        for (int k = 0; k < 12; ++k)
+          EXPECT_NEAR(losses[r][k], expected[k], 1e-6 * std::abs(expected[k])) << r << " " << k;
       }
       const std::span<float> a = alone.store().parameters<float>(), b = trainers[0]->store().parameters<float>();
       double largest = 0;
@@ -152,7 +153,8 @@ TEST(DataParallel, DisagreeingReplicasAndTooManyRanksAreErrors) {
   std::thread t1([&] { errors[1] = test::error_of([&] { tb.check_replicas(); }); });
   t0.join();
   t1.join();
-  for (const std::string& e : errors) EXPECT_NE(e.find("the ranks run different configurations"), std::string::npos) << e;
+  for (const std::string& e : errors)
+    EXPECT_NE(e.find("the ranks run different configurations"), std::string::npos) << e;
   ThreadGroup big(8);
   ThreadCommunicator eighth(big, 0);
   EXPECT_NE(test::error_of([&] { ta.set_communicator(&eighth); }).find("7 sequences and the job 8 ranks"),

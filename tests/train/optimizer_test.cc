@@ -21,7 +21,8 @@ namespace {
 
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const nlohmann::json& o) {
   if (name == "sgd") {
-    return std::make_unique<Sgd>(SgdOptions{.learning_rate = o["lr"], .momentum = o.value("momentum", 0.0),
+    return std::make_unique<Sgd>(SgdOptions{.learning_rate = o["lr"],
+                                            .momentum = o.value("momentum", 0.0),
                                             .nesterov = o.value("nesterov", false),
                                             .weight_decay = o.value("weight_decay", 0.0)});
   }
@@ -37,12 +38,13 @@ std::unique_ptr<Optimizer> make_optimizer(const std::string& name, const nlohman
     return std::make_unique<Adam>(a);
   }
   if (name == "rmsprop") {
-    return std::make_unique<RmsProp>(RmsPropOptions{.learning_rate = o["lr"], .alpha = o.value("alpha", 0.99),
+    return std::make_unique<RmsProp>(RmsPropOptions{.learning_rate = o["lr"],
+                                                    .alpha = o.value("alpha", 0.99),
                                                     .eps = o.value("eps", 1e-8),
                                                     .weight_decay = o.value("weight_decay", 0.0)});
   }
-  return std::make_unique<Adagrad>(AdagradOptions{.learning_rate = o["lr"], .eps = o.value("eps", 1e-10),
-                                                  .weight_decay = o.value("weight_decay", 0.0)});
+  return std::make_unique<Adagrad>(AdagradOptions{
+      .learning_rate = o["lr"], .eps = o.value("eps", 1e-10), .weight_decay = o.value("weight_decay", 0.0)});
 }
 
 TEST(Optimizers, FollowPytorchsTrajectories) {
@@ -68,7 +70,8 @@ TEST(Optimizers, FollowPytorchsTrajectories) {
       const std::vector<double> expected = c["after"][step];
       for (std::size_t i = 0; i < 6; ++i) {
         const double got = store.value<double>(w)[static_cast<int64_t>(i)];
-        EXPECT_NEAR(got, expected[i], 1e-14 * std::max(1.0, std::abs(expected[i]))) << "step " << step + 1 << " element " << i;
+        EXPECT_NEAR(got, expected[i], 1e-14 * std::max(1.0, std::abs(expected[i])))
+            << "step " << step + 1 << " element " << i;
       }
     }
     for (int i = 0; i < 3; ++i) EXPECT_EQ(store.value<double>(frozen)[i], frozen_before[static_cast<std::size_t>(i)]);
@@ -90,7 +93,7 @@ TEST(Clipping, GlobalNormScalesLikePytorchAndReturnsTheNormBefore) {
   store.grad<float>(a)[0] = 3;
   store.grad<float>(a)[1] = 0;
   store.grad<float>(b)[0] = 4;
-  store.grad<float>(frozen)[0] = 100;  // not counted, not clipped
+  store.grad<float>(frozen)[0] = 100;                      // not counted, not clipped
   EXPECT_DOUBLE_EQ(clip_gradient_norm(store, 10.0), 5.0);  // below the limit: unchanged
   EXPECT_EQ(store.grad<float>(a)[0], 3.0f);
   EXPECT_DOUBLE_EQ(clip_gradient_norm(store, 1.0), 5.0);

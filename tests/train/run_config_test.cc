@@ -88,8 +88,10 @@ freeze = ["enc/rnn/l0/fw/*"]
   EXPECT_EQ(back.transfer.init_from, "pre \"trained\".safetensors");
   EXPECT_EQ(recurrent_options(back.model), recurrent_options(c.model));
   EXPECT_EQ(recurrent_spec(back.model, 4), recurrent_spec(c.model, 4));
-  const RunConfig lstm = parse_run_config("[model]\npeepholes = true\nproj_size = 3\ncell_clip = 1.5\n"
-                                          "proj_clip = 0.5\nforget_bias = 2.5\n", "lstm.toml");
+  const RunConfig lstm = parse_run_config(
+      "[model]\npeepholes = true\nproj_size = 3\ncell_clip = 1.5\n"
+      "proj_clip = 0.5\nforget_bias = 2.5\n",
+      "lstm.toml");
   const RunConfig lstm_back = parse_run_config(run_config_to_toml(lstm), "written.toml");
   EXPECT_TRUE(lstm_back.model.peepholes);
   EXPECT_EQ(lstm_back.model.forget_bias, 2.5);
@@ -103,13 +105,16 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
     std::string text, expected;
   };
   const std::vector<Case> cases = {
-      {"[optimizer]\nlearning_rat = 0.1\n", "c.toml:2: optimizer.learning_rat: unknown key (expected one of: name, learning_rate"},
+      {"[optimizer]\nlearning_rat = 0.1\n",
+       "c.toml:2: optimizer.learning_rat: unknown key (expected one of: name, learning_rate"},
       {"[model]\n\nhidden_size = \"big\"\n", "c.toml:3: model.hidden_size: expected an integer, found a string"},
       {"[model]\ndropout = 1.5\n", "c.toml:2: model.dropout: expected a number in [0, 1), found 1.5"},
       {"[model]\ncell = \"lstn\"\n", "c.toml:2: model.cell: "},
       {"[model.init]\n\"lm/*\" = \"orthogonl\"\n", "c.toml:2: model.init.lm/*: "},
-      {"[task]\nname = \"sorting\"\n", "c.toml:2: task.name: expected one of char_lm, copy_memory, adding, ends_parity, typo, found 'sorting'"},
-      {"[task]\nname = \"adding\"\ntruncated_bptt = true\n", "c.toml:3: task.truncated_bptt: truncated BPTT reads a text as streams"},
+      {"[task]\nname = \"sorting\"\n",
+       "c.toml:2: task.name: expected one of char_lm, copy_memory, adding, ends_parity, typo, found 'sorting'"},
+      {"[task]\nname = \"adding\"\ntruncated_bptt = true\n",
+       "c.toml:3: task.truncated_bptt: truncated BPTT reads a text as streams"},
       {"[train]\nsteps = 0\n", "c.toml:2: train.steps: expected an integer >= 1, found 0"},
       {"[optimizer]\nnesterov = true\n", "c.toml:2: optimizer.nesterov: Nesterov momentum needs momentum > 0"},
       {"[transfer]\nfreeze = [\"a\", 3]\n", "c.toml:2: transfer.freeze: expected an array of strings"},
@@ -117,13 +122,19 @@ TEST(RunConfig, ErrorsNameTheFileTheLineAndTheKey) {
       {"model = 3\n", "c.toml:1: model: expected a table ([model]), found an integer"},
       {"[model\n", "c.toml:1: not valid TOML: "},
       // Options that do not fit the cell: the error is at the key that asks for them.
-      {"[model]\ncell = \"gru\"\n\npeepholes = true\n", "c.toml:4: model.peepholes: recurrent layer: peepholes are for LSTM only"},
-      {"[model]\nlayers = 2\nstacking = \"per-direction\"\n", "c.toml:3: model.stacking: recurrent layer: per-direction stacking needs a bidirectional layer"},
-      {"[model]\ncell = \"rnn_tanh\"\nrecurrent_activation = \"hard_sigmoid\"\n", "c.toml:3: model.recurrent_activation: recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5) applies to the gates"},
+      {"[model]\ncell = \"gru\"\n\npeepholes = true\n",
+       "c.toml:4: model.peepholes: recurrent layer: peepholes are for LSTM only"},
+      {"[model]\nlayers = 2\nstacking = \"per-direction\"\n",
+       "c.toml:3: model.stacking: recurrent layer: per-direction stacking needs a bidirectional layer"},
+      {"[model]\ncell = \"rnn_tanh\"\nrecurrent_activation = \"hard_sigmoid\"\n",
+       "c.toml:3: model.recurrent_activation: recurrent_activation hard_sigmoid(alpha=0.2, beta=0.5) applies to the "
+       "gates"},
       {"[model]\ncell = \"gru\"\ncell_clip = 2\n", "c.toml:3: model.cell_clip: cell_clip clips an LSTM's cell state"},
       {"[model]\nproj_clip = 2\n", "c.toml:2: model.proj_clip: proj_clip clips an LSTM's projection"},
-      {"[model]\nrecurrent_activation = \"hard_sigmoid(alpha=-1)\"\n", "c.toml:2: model.recurrent_activation: recurrent activation 'hard_sigmoid(alpha=-1)': alpha must be positive"},
-      {"[model]\nactivation = \"elu\"\n", "c.toml:2: model.activation: unknown cell activation 'elu'; expected tanh or relu"},
+      {"[model]\nrecurrent_activation = \"hard_sigmoid(alpha=-1)\"\n",
+       "c.toml:2: model.recurrent_activation: recurrent activation 'hard_sigmoid(alpha=-1)': alpha must be positive"},
+      {"[model]\nactivation = \"elu\"\n",
+       "c.toml:2: model.activation: unknown cell activation 'elu'; expected tanh or relu"},
       {"[model]\ngate_clip = -1\n", "c.toml:2: model.gate_clip: expected a number in [0, 1e+12], found -1"},
   };
   for (const Case& c : cases) {

@@ -72,9 +72,7 @@ void expect_resume_is_bit_identical(const RunConfig& config, int cut) {
   EXPECT_FALSE(bit_equal(all_parameters(fresh), all_parameters(straight)));
 }
 
-TEST(Trainer, ResumeContinuesBitIdentically) {
-  expect_resume_is_bit_identical(small_config(), 3);
-}
+TEST(Trainer, ResumeContinuesBitIdentically) { expect_resume_is_bit_identical(small_config(), 3); }
 
 TEST(Trainer, ResumeIsBitIdenticalWithMomentumDropoutAndASchedule) {
   expect_resume_is_bit_identical(small_config(R"toml(
@@ -245,8 +243,9 @@ TEST_F(TransferTest, AMapEntryThatMatchesNothingIsAnError) {
   RunConfig c = detector(true);
   c.transfer.map.push_back({"lm/decoder/", "clf/decoder/"});
   Trainer t(c);
-  EXPECT_NE(error_of([&] { t.transfer(); }).find("map entries that match no checkpoint tensor: lm/decoder/=clf/decoder/"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { t.transfer(); }).find("map entries that match no checkpoint tensor: lm/decoder/=clf/decoder/"),
+      std::string::npos);
 }
 
 TEST(Trainer, ResumingFromAPlainCheckpointSaysToUseInitFrom) {

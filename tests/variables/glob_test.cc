@@ -1,9 +1,9 @@
 // Glob patterns over variable names.
+#include "rnnkit/variables/glob.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "rnnkit/variables/glob.h"
 
 namespace rnnkit {
 namespace {

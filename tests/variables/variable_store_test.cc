@@ -1,9 +1,10 @@
 // The variable store: get-or-create with reuse checks, inherited defaults, sharing,
 // glob look-up, trainable flags, one contiguous buffer, and order-independent values.
+#include "rnnkit/variables/variable_store.h"
+
 #include <gtest/gtest.h>
 
 #include "rnnkit/core/error.h"
-#include "rnnkit/variables/variable_store.h"
 #include "test_support.h"
 
 namespace rnnkit {
@@ -62,7 +63,7 @@ TEST(VariableStore, SharedVariablesShareStorage) {
   const Variable& first = layer(Reuse::no);
   const Variable& second = layer(Reuse::yes);
   EXPECT_EQ(&first, &second);
-  store.value<float>(first)(1, 1) = 42.0f;  // an update through one layer...
+  store.value<float>(first)(1, 1) = 42.0f;             // an update through one layer...
   EXPECT_EQ(store.value<float>(second)(1, 1), 42.0f);  // ...is seen by the other
 }
 
@@ -123,8 +124,8 @@ TEST(VariableStore, Float64Store) {
 
 TEST(VariableStore, GlobAndTrainable) {
   VariableStore store;
-  for (const char* name : {"encoder/l0/fw/weight_hh", "encoder/l0/bw/weight_hh", "encoder/l0/fw/bias_ih",
-                           "head/weight"}) {
+  for (const char* name :
+       {"encoder/l0/fw/weight_hh", "encoder/l0/bw/weight_hh", "encoder/l0/fw/bias_ih", "head/weight"}) {
     store.get_variable(name, {2});
   }
   EXPECT_EQ(store.glob("encoder/*/*/weight_hh").size(), 2u);

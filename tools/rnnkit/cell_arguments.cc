@@ -11,18 +11,21 @@ std::vector<CLI::Option*> add_cell_arguments(CLI::App& command, CellArguments& a
   std::vector<CLI::Option*> added = {
       command.add_flag("--no-bias", args.no_bias, "No bias_ih / bias_hh (PyTorch bias=False, Keras use_bias=False)"),
       command.add_flag("--peepholes", args.peepholes, "LSTM: i and f see c_{t-1}, o sees c_t (weight_peephole [3, H])"),
-      command.add_option("--recurrent-activation", args.recurrent_activation,
-                         "LSTM/GRU gates: sigmoid (default) or hard_sigmoid(alpha=A, beta=B) (Keras 2, ONNX: 0.2, 0.5)"),
+      command.add_option(
+          "--recurrent-activation", args.recurrent_activation,
+          "LSTM/GRU gates: sigmoid (default) or hard_sigmoid(alpha=A, beta=B) (Keras 2, ONNX: 0.2, 0.5)"),
       command.add_option("--activation", args.activation, "LSTM/GRU cell activation: tanh (default) or relu")
           ->check(CLI::IsMember({"tanh", "relu"})),
       command.add_option("--gate-clip", args.gate_clip, "Clip gate pre-activations to [-C, C] (ONNX clip)")
           ->check(CLI::PositiveNumber),
       command.add_option("--cell-clip", args.cell_clip, "LSTM: clip c_t to [-C, C] (TF1 cell_clip)")
           ->check(CLI::PositiveNumber),
-      command.add_option("--proj-clip", args.proj_clip, "LSTM with --proj-size: clip the projected h_t (TF1 proj_clip)")
+      command
+          .add_option("--proj-clip", args.proj_clip, "LSTM with --proj-size: clip the projected h_t (TF1 proj_clip)")
           ->check(CLI::PositiveNumber),
-      command.add_option("--gru-reset", args.gru_reset,
-                         "GRU reset gate: after W_hn h (PyTorch, Keras; default) or before (TF1)")
+      command
+          .add_option("--gru-reset", args.gru_reset,
+                      "GRU reset gate: after W_hn h (PyTorch, Keras; default) or before (TF1)")
           ->check(CLI::IsMember({"after", "before"})),
   };
   if (stacking) {

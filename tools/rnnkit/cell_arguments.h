@@ -18,7 +18,7 @@ struct CellArguments {
   std::string recurrent_activation;  // empty: sigmoid
   std::string activation;            // empty: tanh (an RNN's: its cell)
   double gate_clip = 0.0, cell_clip = 0.0, proj_clip = 0.0;
-  std::string gru_reset;             // empty: after
+  std::string gru_reset;  // empty: after
 };
 
 // Adds the options and returns them; `stacking` false leaves out --stacking (a command whose

@@ -1,9 +1,8 @@
 // The rnnkit subcommands: each adds itself to the application and runs from its callback.
 #pragma once
 
-#include <string>
-
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace rnnkit::cli {
 

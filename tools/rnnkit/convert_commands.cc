@@ -2,7 +2,6 @@
 // name the format: pytorch (formats/pytorch.h), keras (formats/keras.h), onnx (formats/onnx.h),
 // tf1 (formats/tf1.h).
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cell_arguments.h"
@@ -42,16 +41,19 @@ void run_import(const ImportArgs& args) {
   if (args.from == "keras" && !args.prefix.empty()) {
     throw CLI::ValidationError("--prefix", "applies to --from pytorch and tf1 (keras: --layer)");
   }
-  if (args.from != "keras" && !args.layers.empty()) throw CLI::ValidationError("--layer", "applies to --from keras only");
+  if (args.from != "keras" && !args.layers.empty())
+    throw CLI::ValidationError("--layer", "applies to --from keras only");
   if (args.from != "onnx" && !args.nodes.empty()) throw CLI::ValidationError("--node", "applies to --from onnx only");
   if (args.from == "onnx" && (!args.prefix.empty() || !args.nonlinearity.empty())) {
-    throw CLI::ValidationError("--prefix/--nonlinearity", "do not apply to --from onnx (the nodes say their activations)");
+    throw CLI::ValidationError("--prefix/--nonlinearity",
+                               "do not apply to --from onnx (the nodes say their activations)");
   }
   if (args.from != "tf1" && (args.forget_bias || !args.dtype.empty())) {
     throw CLI::ValidationError("--forget-bias/--dtype", "apply to --from tf1 only");
   }
   if (args.from != "tf1" && (args.cell_clip > 0 || args.proj_clip > 0)) {
-    throw CLI::ValidationError("--cell-clip/--proj-clip", "apply to --from tf1 only (TF1's LSTMCell cell_clip, proj_clip)");
+    throw CLI::ValidationError("--cell-clip/--proj-clip",
+                               "apply to --from tf1 only (TF1's LSTMCell cell_clip, proj_clip)");
   }
   if (args.from != "keras" && (!args.recurrent_activation.empty() || !args.gru_reset.empty())) {
     throw CLI::ValidationError("--recurrent-activation/--gru-reset",
@@ -60,7 +62,8 @@ void run_import(const ImportArgs& args) {
   if (args.from != "keras" && args.from != "tf1" && !args.activation.empty()) {
     throw CLI::ValidationError("--activation", "applies to --from keras and tf1 (ONNX nodes say theirs)");
   }
-  const CellActivation activation = args.activation.empty() ? CellActivation::tanh : parse_cell_activation(args.activation);
+  const CellActivation activation =
+      args.activation.empty() ? CellActivation::tanh : parse_cell_activation(args.activation);
   std::optional<RecurrentModel> model;
   nlohmann::ordered_json source{{"format", args.from}, {"file", args.input}};
   if (args.from == "pytorch") {
@@ -145,7 +148,8 @@ void print_constructor_arguments(const RecurrentModel& model, const std::string&
     told.push_back(keras2 ? "recurrent_activation='hard_sigmoid' (Keras 2's 0.2 x + 0.5)"
                           : "recurrent_activation " + c.recurrent_activation.spec());
   }
-  if (c.activation != CellActivation::tanh) told.push_back(std::string("activation='") + cell_activation_name(c.activation) + "'");
+  if (c.activation != CellActivation::tanh)
+    told.push_back(std::string("activation='") + cell_activation_name(c.activation) + "'");
   if (!model.spec.bias) told.push_back("use_bias=False");
   if (c.cell_clip > 0) told.push_back("cell_clip=" + format_spec_number(c.cell_clip));
   if (c.proj_clip > 0) told.push_back("proj_clip=" + format_spec_number(c.proj_clip));
@@ -196,7 +200,9 @@ void run_export(const ExportArgs& args) {
   if (args.to == "onnx") {
     export_onnx(model, args.output);
     std::cout << "wrote " << args.output << ": ONNX opset 14, " << model.spec.num_layers << " "
-              << (model.spec.cell == CellKind::lstm ? "LSTM" : model.spec.cell == CellKind::gru ? "GRU" : "RNN")
+              << (model.spec.cell == CellKind::lstm  ? "LSTM"
+                  : model.spec.cell == CellKind::gru ? "GRU"
+                                                     : "RNN")
               << " node(s), inputs 'input' [T, B, " << model.spec.input_size << "], checked by onnx::checker\n";
     return;
   }
@@ -209,9 +215,10 @@ void run_export(const ExportArgs& args) {
   }
   const std::string prefix = args.prefix ? *args.prefix : recorded_source(args.model, "pytorch").value("prefix", "");
   write_safetensors(args.output, export_pytorch(model, prefix), {{"format", "pt"}});
-  std::cout << "wrote " << args.output << ": PyTorch nn." << (model.spec.cell == CellKind::lstm  ? "LSTM"
-                                                              : model.spec.cell == CellKind::gru ? "GRU"
-                                                                                                 : "RNN")
+  std::cout << "wrote " << args.output << ": PyTorch nn."
+            << (model.spec.cell == CellKind::lstm  ? "LSTM"
+                : model.spec.cell == CellKind::gru ? "GRU"
+                                                   : "RNN")
             << " state_dict" << (prefix.empty() ? "" : " under prefix '" + prefix + "'") << ", "
             << recurrent_parameters(model.spec).size() << " tensors\n";
 }
@@ -220,23 +227,28 @@ void run_export(const ExportArgs& args) {
 
 void add_import_command(CLI::App& app) {
   auto args = std::make_shared<ImportArgs>();
-  CLI::App* cmd = app.add_subcommand("import", "Convert another framework's recurrent weights into an rnnkit checkpoint");
+  CLI::App* cmd =
+      app.add_subcommand("import", "Convert another framework's recurrent weights into an rnnkit checkpoint");
   cmd->add_option("--from", args->from,
                   "Source format: pytorch (state_dict as safetensors), keras (HDF5), onnx, tf1 (.npz or safetensors)")
       ->required()
       ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf1"}));
   cmd->add_option("--node", args->nodes, "onnx: a recurrent node to import (repeat to stack; default: every one)");
   cmd->add_option("--prefix", args->prefix, "pytorch, tf1: only the tensors under this prefix, e.g. 'encoder.rnn.'");
-  cmd->add_option("--forget-bias", args->forget_bias, "tf1: the LSTM's run-time forget_bias, folded into the bias (default 1)");
+  cmd->add_option("--forget-bias", args->forget_bias,
+                  "tf1: the LSTM's run-time forget_bias, folded into the bias (default 1)");
   cmd->add_option("--dtype", args->dtype, "tf1: f32 or f64 (default: f64 if every tensor is F64)")
       ->check(CLI::IsMember({"f32", "f64"}));
-  cmd->add_option("--layer", args->layers, "keras: a layer to import (repeat to stack; default: every recurrent layer)");
-  cmd->add_option("--nonlinearity", args->nonlinearity, "nn.RNN's / SimpleRNN's activation (not stored with the weights)")
+  cmd->add_option("--layer", args->layers,
+                  "keras: a layer to import (repeat to stack; default: every recurrent layer)");
+  cmd->add_option("--nonlinearity", args->nonlinearity,
+                  "nn.RNN's / SimpleRNN's activation (not stored with the weights)")
       ->check(CLI::IsMember({"tanh", "relu"}));
   cmd->add_option("--recurrent-activation", args->recurrent_activation,
                   "keras: the LSTM/GRU gates' activation, not stored with the weights: sigmoid (default) or "
                   "hard_sigmoid (Keras before 2.3: 0.2 x + 0.5)");
-  cmd->add_option("--activation", args->activation, "keras, tf1: the LSTM/GRU cell activation (not stored): tanh or relu")
+  cmd->add_option("--activation", args->activation,
+                  "keras, tf1: the LSTM/GRU cell activation (not stored): tanh or relu")
       ->check(CLI::IsMember({"tanh", "relu"}));
   cmd->add_option("--gru-reset", args->gru_reset, "keras: a GRU's reset form, needed when it has no biases")
       ->check(CLI::IsMember({"after", "before"}));
@@ -253,11 +265,14 @@ void add_import_command(CLI::App& app) {
 void add_export_command(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* cmd = app.add_subcommand("export", "Write an rnnkit recurrent checkpoint in another framework's layout");
-  cmd->add_option("--to", args->to, "Target format: pytorch (safetensors state_dict), keras (HDF5), onnx, tf1 (safetensors)")
+  cmd->add_option("--to", args->to,
+                  "Target format: pytorch (safetensors state_dict), keras (HDF5), onnx, tf1 (safetensors)")
       ->required()
       ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf1"}));
-  cmd->add_option("--forget-bias", args->forget_bias, "tf1: forget_bias to take out of the LSTM bias (default: as imported, else 1)");
-  cmd->add_option("--prefix", args->prefix, "pytorch: module prefix for the tensor names (default: the one recorded at import)");
+  cmd->add_option("--forget-bias", args->forget_bias,
+                  "tf1: forget_bias to take out of the LSTM bias (default: as imported, else 1)");
+  cmd->add_option("--prefix", args->prefix,
+                  "pytorch: module prefix for the tensor names (default: the one recorded at import)");
   cmd->add_option("model", args->model, "A checkpoint written by rnnkit init or import")->required();
   cmd->add_option("-o,--output", args->output, "Output file")->required();
   cmd->callback([args] { run_export(*args); });

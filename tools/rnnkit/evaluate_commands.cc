@@ -69,7 +69,8 @@ void add_sample_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("sample", "Generate text from a character-level model");
   cmd->add_option("target", args->target, "A run directory (its latest checkpoint) or a checkpoint rnnkit train wrote")
       ->required();
-  cmd->add_option("--length", args->options.length, "Characters to generate (default 200)")->check(CLI::Range(0, 1 << 24));
+  cmd->add_option("--length", args->options.length, "Characters to generate (default 200)")
+      ->check(CLI::Range(0, 1 << 24));
   cmd->add_option("--temperature", args->options.temperature, "Softmax temperature; 0 picks the likeliest (default 1)")
       ->check(CLI::Range(0.0, 100.0));
   cmd->add_option("--seed", args->options.seed, "Seed of the sampling stream (default 0)");

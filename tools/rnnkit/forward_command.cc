@@ -24,7 +24,8 @@ void run_forward(const ForwardArgs& args) {
   model.options.batch_first = args.batch_first;
   const SafetensorsFile in = SafetensorsFile::read(args.input);
   if (in.find("input") == nullptr) {
-    throw Error("input file '" + args.input + "': no tensor named 'input' (expected input, and optionally lengths, h0, c0)");
+    throw Error("input file '" + args.input +
+                "': no tensor named 'input' (expected input, and optionally lengths, h0, c0)");
   }
   const Tensor<float> x = in.to_float(in.at("input"));
   std::vector<int64_t> lengths;
@@ -61,9 +62,11 @@ void run_forward(const ForwardArgs& args) {
 void add_forward_command(CLI::App& app) {
   auto args = std::make_shared<ForwardArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "forward", "Run a recurrent layer checkpoint on INPUT (input, optional lengths [I64], h0, c0); write output, h_n, c_n");
+      "forward",
+      "Run a recurrent layer checkpoint on INPUT (input, optional lengths [I64], h0, c0); write output, h_n, c_n");
   cmd->add_option("model", args->model, "A checkpoint written by rnnkit init or import")->required();
-  cmd->add_option("input", args->input, "A safetensors file with 'input' [T,B,I] ([B,T,I] with --batch-first)")->required();
+  cmd->add_option("input", args->input, "A safetensors file with 'input' [T,B,I] ([B,T,I] with --batch-first)")
+      ->required();
   cmd->add_option("-o,--output", args->output, "Output file (.safetensors)")->required();
   cmd->add_flag("--batch-first", args->batch_first, "input and output are [B, T, ...]");
   add_threads_option(*cmd, args->threads);

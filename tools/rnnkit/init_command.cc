@@ -109,7 +109,8 @@ void add_init_command(CLI::App& app) {
   cmd->add_option("--preset", args->preset, "Initializer preset: pytorch, keras or tf1")
       ->capture_default_str()
       ->check(CLI::IsMember({"pytorch", "keras", "tf1"}));
-  cmd->add_option("--kernel-init", args->kernel_init, "Initializer of weight_ih (and weight_hr), e.g. 'glorot_uniform'");
+  cmd->add_option("--kernel-init", args->kernel_init,
+                  "Initializer of weight_ih (and weight_hr), e.g. 'glorot_uniform'");
   cmd->add_option("--recurrent-init", args->recurrent_init, "Initializer of weight_hh, e.g. 'per_gate(orthogonal)'");
   cmd->add_option("--bias-init", args->bias_init, "Initializer of bias_ih, e.g. 'chrono(t_max=100)'");
   cmd->add_option("--forget-bias", args->forget_bias, "Value of the LSTM forget gate's block of bias_ih");

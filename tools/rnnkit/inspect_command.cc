@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cell_arguments.h"
@@ -82,7 +81,8 @@ void print_table(const InspectReport& report) {
     std::vector<std::string> cells;
   };
   std::vector<Line> lines;
-  lines.push_back({{"name", "shape", "dtype", "mean", "std", "min", "max", "sigma_max", "init, or where the value came from"}});
+  lines.push_back(
+      {{"name", "shape", "dtype", "mean", "std", "min", "max", "sigma_max", "init, or where the value came from"}});
   auto stat_cells = [](const WeightStats& s) {
     return std::vector<std::string>{number(s.mean), number(s.std), number(s.min), number(s.max),
                                     s.sigma_max ? number(*s.sigma_max) : "-"};
@@ -134,7 +134,8 @@ void run_inspect(const InspectArgs& args) {
 
 void add_inspect_command(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
-  CLI::App* cmd = app.add_subcommand("inspect", "Show every tensor of a safetensors file: shape, initializer, statistics");
+  CLI::App* cmd =
+      app.add_subcommand("inspect", "Show every tensor of a safetensors file: shape, initializer, statistics");
   cmd->add_option("file", args->file, "A safetensors file (rnnkit's or any other)")->required();
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   add_threads_option(*cmd, args->threads);

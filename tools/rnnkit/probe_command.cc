@@ -108,7 +108,9 @@ void print_tables(const RecurrentSpec& spec, const ProbeOptions& options, const 
   for (const ProbeSeries& s : series) {
     std::string line = pad(s.label, name_width);
     for (const int64_t d : distances) {
-      line += pad(spread(over_seeds(s, [&](const ProbeResult& r) { return r.gradient_flow.norm[static_cast<std::size_t>(d)]; })), 26);
+      line += pad(spread(over_seeds(
+                      s, [&](const ProbeResult& r) { return r.gradient_flow.norm[static_cast<std::size_t>(d)]; })),
+                  26);
     }
     std::cout << line << spread(over_seeds(s, [](const ProbeResult& r) { return r.gradient_flow.decay_per_step; }))
               << "\n";
@@ -129,11 +131,13 @@ void print_tables(const RecurrentSpec& spec, const ProbeOptions& options, const 
       for (const std::vector<double>& step : r.jacobian_norms) m = std::max(m, median(step));
       return m;
     }));
-    const double state_std = median(over_seeds(s, [&](const ProbeResult& r) { return r.health.layers[last].state_std.back(); }));
+    const double state_std =
+        median(over_seeds(s, [&](const ProbeResult& r) { return r.health.layers[last].state_std.back(); }));
     std::string saturated;
     const std::vector<Saturation>& names = s.results.front().health.layers[last].saturation;
     for (std::size_t k = 0; k < names.size(); ++k) {
-      const double f = median(over_seeds(s, [&](const ProbeResult& r) { return r.health.layers[last].saturation[k].fraction.back(); }));
+      const double f = median(
+          over_seeds(s, [&](const ProbeResult& r) { return r.health.layers[last].saturation[k].fraction.back(); }));
       char buf[64];
       std::snprintf(buf, sizeof buf, "%s%s %.0f%%", k ? " " : "", names[k].name.c_str(), 100 * f);
       saturated += buf;
@@ -146,8 +150,8 @@ void print_tables(const RecurrentSpec& spec, const ProbeOptions& options, const 
                 sci(median(over_seeds(s, [&](const ProbeResult& r) { return r.spectra[k].sigma_max; }))) + "/" +
                 sci(median(over_seeds(s, [&](const ProbeResult& r) { return r.spectra[k].sigma_min; })));
     }
-    std::cout << pad(s.label, name_width) << pad(sci(geo), 14) << pad(sci(jmax), 10)
-              << pad(sci(state_std), 11) << pad(saturated, 36) << sigmas << "\n";
+    std::cout << pad(s.label, name_width) << pad(sci(geo), 14) << pad(sci(jmax), 10) << pad(sci(state_std), 11)
+              << pad(saturated, 36) << sigmas << "\n";
   }
 }
 
@@ -231,27 +235,31 @@ void run_probe(const ProbeArgs& args) {
 
 void add_probe_command(CLI::App& app) {
   auto args = std::make_shared<ProbeArgs>();
-  CLI::App* cmd = app.add_subcommand(
-      "probe", "Measure a recurrent model at initialization: gradient flow through time, step Jacobians, "
-               "saturation, spectra; initializer sets side by side");
+  CLI::App* cmd =
+      app.add_subcommand("probe",
+                         "Measure a recurrent model at initialization: gradient flow through time, step Jacobians, "
+                         "saturation, spectra; initializer sets side by side");
   CLI::Option* cell = cmd->add_option("--cell", args->cell, "lstm, gru, rnn_tanh or rnn_relu (default lstm)");
-  CLI::Option* input = cmd->add_option("--input-size", args->input_size, "I (default 32)")->check(CLI::Range(1, 1 << 20));
+  CLI::Option* input =
+      cmd->add_option("--input-size", args->input_size, "I (default 32)")->check(CLI::Range(1, 1 << 20));
   CLI::Option* hidden =
       cmd->add_option("--hidden-size", args->hidden_size, "H (default 128)")->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--steps", args->steps, "T (default 100)")->check(CLI::Range(1, 100000));
   CLI::Option* layers = cmd->add_option("--layers", args->layers, "L (default 1)")->check(CLI::Range(1, 100));
-  cmd->add_option("--batch", args->batch, "Sequences of random N(0,1) inputs (default 16)")->check(CLI::Range(1, 1 << 16));
+  cmd->add_option("--batch", args->batch, "Sequences of random N(0,1) inputs (default 16)")
+      ->check(CLI::Range(1, 1 << 16));
   cmd->add_option("--seeds", args->seeds, "Seeds per set, 1..N (default 3)")->check(CLI::Range(1, 1000));
   cmd->add_option("--jacobian-sequences", args->jacobian_sequences,
                   "Step Jacobians of the first N sequences (default 4)")
       ->check(CLI::Range(1, 1 << 16));
-  CLI::Option* init = cmd->add_option(
-      "--init", args->inits,
-      "An initializer set (repeatable): a preset (pytorch, keras, tf1) or 'recurrent=SPEC;bias=SPEC;"
-      "forget_bias=F;kernel=SPEC;bias_hh=SPEC;preset=P'. Default: the three presets");
-  CLI::Option* config = cmd->add_option(
-      "--config", args->config, "Probe the recurrent layer a run config (rnnkit train --config) builds; seeds 1..N "
-                                "replace its seed");
+  CLI::Option* init =
+      cmd->add_option("--init", args->inits,
+                      "An initializer set (repeatable): a preset (pytorch, keras, tf1) or 'recurrent=SPEC;bias=SPEC;"
+                      "forget_bias=F;kernel=SPEC;bias_hh=SPEC;preset=P'. Default: the three presets");
+  CLI::Option* config =
+      cmd->add_option("--config", args->config,
+                      "Probe the recurrent layer a run config (rnnkit train --config) builds; seeds 1..N "
+                      "replace its seed");
   CLI::Option* checkpoint = cmd->add_option(
       "--checkpoint", args->checkpoint, "Probe a training run's weights (a run directory or a checkpoint it wrote)");
   std::vector<CLI::Option*> model_options = add_cell_arguments(*cmd, args->cell_options, false);

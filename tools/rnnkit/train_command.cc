@@ -79,7 +79,10 @@ std::string result_text(const TrainingTask& task, double metric, const std::opti
 class Progress {
  public:
   Progress(int64_t first, int64_t total, int64_t every)
-      : tty_(isatty(STDERR_FILENO) != 0), first_(first), total_(total), every_(every),
+      : tty_(isatty(STDERR_FILENO) != 0),
+        first_(first),
+        total_(total),
+        every_(every),
         start_(std::chrono::steady_clock::now()) {}
 
   void step(const TrainingTask& task, const StepRecord& r) {
@@ -130,8 +133,8 @@ void describe(Trainer& trainer, const std::string& dir) {
   const TrainingTask& task = trainer.task();
   const RecurrentSpec& spec = trainer.model().spec();
   std::cout << "run " << dir << ": task " << task.name() << " (T=" << c.task.steps << ", B=" << c.task.batch_size
-            << "), " << (spec.bidirectional ? "bidirectional " : "") << cell_name(spec.cell) << " H=" << spec.hidden_size
-            << " L=" << spec.num_layers << " under '" << c.model.scope << "', "
+            << "), " << (spec.bidirectional ? "bidirectional " : "") << cell_name(spec.cell)
+            << " H=" << spec.hidden_size << " L=" << spec.num_layers << " under '" << c.model.scope << "', "
             << trainer.store().parameter_count() << " parameters, " << c.optimizer.name << " lr "
             << c.optimizer.learning_rate << ", seed " << c.seed << "\n"
             << "baseline: " << fixed(task.baseline(), 4) << " " << task.metric_name() << "\n";
@@ -139,9 +142,9 @@ void describe(Trainer& trainer, const std::string& dir) {
 
 void train(const TrainArgs& args, Communicator* comm) {
   const bool leader = comm == nullptr || comm->rank() == 0;
-  if (!args.resume.empty() && (!args.config.empty() || !args.init_from.empty() || !args.maps.empty() ||
-                               !args.include.empty() || !args.exclude.empty() || !args.freeze.empty() ||
-                               !args.run_dir.empty())) {
+  if (!args.resume.empty() &&
+      (!args.config.empty() || !args.init_from.empty() || !args.maps.empty() || !args.include.empty() ||
+       !args.exclude.empty() || !args.freeze.empty() || !args.run_dir.empty())) {
     throw CLI::ValidationError("--resume", "continues a run as it was configured: it takes only --steps and --threads");
   }
   std::optional<RunDirectory> dir;
@@ -203,8 +206,8 @@ void train(const TrainArgs& args, Communicator* comm) {
     const StepRecord r = trainer->train_step();
     const bool last = r.step == c.train.steps;
     const bool interrupted = comm ? comm->any(g_interrupted.load()) : g_interrupted.load();  // all ranks stop together
-    const bool checkpoint = (c.train.checkpoint_every > 0 && r.step % c.train.checkpoint_every == 0) || last ||
-                            interrupted;
+    const bool checkpoint =
+        (c.train.checkpoint_every > 0 && r.step % c.train.checkpoint_every == 0) || last || interrupted;
     if (checkpoint) trainer->check_replicas();
     if (!leader) {
       if (interrupted && !last) throw ExitStatus{130};
@@ -258,7 +261,9 @@ void run_train(const TrainArgs& args) {
   // share its cores.
   const bool omp_set = std::getenv("OMP_NUM_THREADS") != nullptr;
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  apply_threads(args.threads > 0 ? args.threads : omp_set ? default_threads() : std::max(1, cores / launched_local_size()));
+  apply_threads(args.threads > 0 ? args.threads
+                : omp_set        ? default_threads()
+                                 : std::max(1, cores / launched_local_size()));
   const std::unique_ptr<Communicator> comm = join_mpi_job();
   try {
     train(args, comm.get());
@@ -277,7 +282,8 @@ void run_train(const TrainArgs& args) {
 
 void add_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
-  CLI::App* cmd = app.add_subcommand("train", "Train a model on a built-in task (defaults: a character LSTM, ~1 minute)");
+  CLI::App* cmd =
+      app.add_subcommand("train", "Train a model on a built-in task (defaults: a character LSTM, ~1 minute)");
   cmd->add_option("--config", args->config, "Run configuration (TOML; docs/config.md). Default: the defaults")
       ->check(CLI::ExistingFile);
   cmd->add_option("--init-from", args->init_from, "Checkpoint to warm-start variables from")->check(CLI::ExistingFile);
@@ -287,7 +293,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--freeze", args->freeze, "Keep variables matching GLOB unchanged (repeatable)");
   cmd->add_option("--resume", args->resume, "Continue the run in RUN_DIR from its latest checkpoint");
   cmd->add_option("--run-dir", args->run_dir, "Directory for this run (default: runs/DATE-TIME)");
-  cmd->add_option("--steps", args->steps, "Train until this step (overrides train.steps)")->check(CLI::Range(1, 1 << 30));
+  cmd->add_option("--steps", args->steps, "Train until this step (overrides train.steps)")
+      ->check(CLI::Range(1, 1 << 30));
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_train(*args); });
 }

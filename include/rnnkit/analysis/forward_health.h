@@ -21,8 +21,8 @@
 namespace rnnkit {
 
 struct Saturation {
-  std::string name;  // "i", "f", "g", "o", "tanh(c)", "r", "z", "n", "h"
-  std::string rule;  // e.g. "sigmoid > 0.99 or < 0.01"
+  std::string name;              // "i", "f", "g", "o", "tanh(c)", "r", "z", "n", "h"
+  std::string rule;              // e.g. "sigmoid > 0.99 or < 0.01"
   std::vector<double> fraction;  // by step 1..T
 };
 

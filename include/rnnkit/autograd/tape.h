@@ -54,7 +54,7 @@ class Tape {
   struct Node {
     Shape shape;
     T* value = nullptr;
-    T* grad = nullptr;        // allocated in backward; a param's points into the store
+    T* grad = nullptr;  // allocated in backward; a param's points into the store
     bool requires_grad = false;
     BackwardFn backward = nullptr;  // null for leaves
     std::array<int32_t, 3> inputs{-1, -1, -1};

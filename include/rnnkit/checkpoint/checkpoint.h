@@ -34,8 +34,8 @@
 namespace rnnkit {
 
 struct SaveOptions {
-  std::string model_json;               // goes into rnnkit.model when not empty
-  std::vector<std::string> include;     // globs; empty: every variable
+  std::string model_json;            // goes into rnnkit.model when not empty
+  std::vector<std::string> include;  // globs; empty: every variable
   std::map<std::string, std::string> extra_metadata;
   // State that is not a variable (a training run's optimizer slots...): names must begin
   // with '@', which no variable name can; restore and inspect pass over such tensors.

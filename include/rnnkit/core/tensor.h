@@ -75,8 +75,8 @@ class Tensor {
       : shape_(std::move(shape)), data_(static_cast<std::size_t>(shape_numel(shape_)), fill) {}
   Tensor(Shape shape, std::vector<T> data) : shape_(std::move(shape)), data_(std::move(data)) {
     if (static_cast<int64_t>(data_.size()) != shape_numel(shape_)) {
-      throw Error("Tensor: " + std::to_string(data_.size()) + " values given for shape " +
-                  shape_to_string(shape_) + " (" + std::to_string(shape_numel(shape_)) + " elements)");
+      throw Error("Tensor: " + std::to_string(data_.size()) + " values given for shape " + shape_to_string(shape_) +
+                  " (" + std::to_string(shape_numel(shape_)) + " elements)");
     }
   }
 

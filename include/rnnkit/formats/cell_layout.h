@@ -53,9 +53,9 @@ enum class BiasStyle {
 struct CellLayout {
   Framework framework;
   CellKind cell;
-  GruReset reset;            // GRU: which form this row describes
-  std::string_view gates;    // the framework's gate blocks in order, in rnnkit's letters
-  bool transposed;           // kernels stored [in, G*H] (y = x K) rather than [G*H, in]
+  GruReset reset;          // GRU: which form this row describes
+  std::string_view gates;  // the framework's gate blocks in order, in rnnkit's letters
+  bool transposed;         // kernels stored [in, G*H] (y = x K) rather than [G*H, in]
   BiasStyle bias;
   std::string_view peephole_gates = "";  // LSTM: the peephole vectors' order, e.g. "iof"; "": none
 };
@@ -69,8 +69,8 @@ const CellLayout& cell_layout(Framework framework, CellKind cell, GruReset reset
 // One direction of one layer in rnnkit's layout.
 struct CellWeights {
   Tensor<double> weight_ih, weight_hh, bias_ih, bias_hh;  // biases: no elements without biases
-  Tensor<double> weight_hr;        // LSTM projection [P, H]; no elements without one
-  Tensor<double> weight_peephole;  // [3, H] rows i, f, o; no elements without peepholes
+  Tensor<double> weight_hr;                               // LSTM projection [P, H]; no elements without one
+  Tensor<double> weight_peephole;                         // [3, H] rows i, f, o; no elements without peepholes
 };
 
 // The same in a framework's layout: `kernel` and `recurrent` as stored; `bias` as the bias

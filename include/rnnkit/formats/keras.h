@@ -30,7 +30,7 @@ struct KerasImportOptions {
   std::optional<CellKind> rnn_nonlinearity;  // SimpleRNN: rnn_tanh (default) or rnn_relu
   GateActivation recurrent_activation;       // LSTM, GRU: as the Keras layer was built
   CellActivation activation = CellActivation::tanh;
-  std::optional<GruReset> gru_reset;         // GRU: needed without biases, checked against them otherwise
+  std::optional<GruReset> gru_reset;  // GRU: needed without biases, checked against them otherwise
 };
 
 // Every weight of every layer of a Keras weight file, as float64, by "<layer>/<weight name>"

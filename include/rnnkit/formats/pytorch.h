@@ -25,7 +25,7 @@
 namespace rnnkit {
 
 struct PytorchImportOptions {
-  std::string prefix;                       // module prefix of the tensors, e.g. "encoder.rnn."
+  std::string prefix;                        // module prefix of the tensors, e.g. "encoder.rnn."
   std::optional<CellKind> rnn_nonlinearity;  // rnn_tanh (default) or rnn_relu; RNNs only
   std::string scope;                         // rnnkit scope; default: the cell name
 };

@@ -49,7 +49,7 @@ struct Tf1ImportOptions {
   std::optional<CellKind> rnn_nonlinearity;  // BasicRNNCell's activation: tanh (default) or relu
   std::optional<DType> dtype;                // default: float64 if every tensor is F64, else float32
   // LSTMCell(cell_clip=, proj_clip=, activation=) and GRUCell(activation=): not in the variables.
-  double cell_clip = 0.0, proj_clip = 0.0;   // 0: none
+  double cell_clip = 0.0, proj_clip = 0.0;  // 0: none
   CellActivation activation = CellActivation::tanh;
 };
 

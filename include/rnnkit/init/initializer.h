@@ -24,7 +24,8 @@
 //       untruncated: stddev = sqrt(scale/n); uniform: U(+-sqrt(3*scale/n))
 //   glorot_uniform(gain=1.0)   U(+-gain*sqrt(6/(fan_in+fan_out)))              alias xavier_uniform
 //   glorot_normal(gain=1.0)    variance_scaling(gain^2, fan_avg, truncated_normal), as Keras; alias xavier_normal
-//                              (PyTorch's xavier_normal_ is untruncated: variance_scaling(1, fan_avg, untruncated_normal))
+//                              (PyTorch's xavier_normal_ is untruncated: variance_scaling(1, fan_avg,
+//                              untruncated_normal))
 //   he_uniform(nonlinearity=leaky_relu, a=0.0, mode=fan_in)   U(+-gain*sqrt(3/fan)), alias kaiming_uniform
 //   he_normal(nonlinearity=leaky_relu, a=0.0, mode=fan_in)    N(0, gain/sqrt(fan)), alias kaiming_normal
 //       gain as PyTorch's calculate_gain: linear, sigmoid 1; tanh 5/3; relu sqrt(2);
@@ -57,7 +58,7 @@ namespace rnnkit {
 // What an initializer may know about the variable it fills.
 struct InitContext {
   uint64_t seed = 0;
-  std::string name;          // full variable name: the key of its random stream
+  std::string name;  // full variable name: the key of its random stream
   Shape shape;
   std::string gate_letters;  // gate blocks along dim 0 ("ifgo", "rzn"); empty: no gate structure
   int64_t hidden_size = 0;   // H of the recurrent layer the variable belongs to; 0 if none

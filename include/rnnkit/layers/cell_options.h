@@ -43,7 +43,9 @@ struct GateActivation {
   double beta = 0.5;
 
   static GateActivation sigmoid() { return {}; }
-  static GateActivation hard_sigmoid(double alpha = 0.2, double beta = 0.5) { return {Kind::hard_sigmoid, alpha, beta}; }
+  static GateActivation hard_sigmoid(double alpha = 0.2, double beta = 0.5) {
+    return {Kind::hard_sigmoid, alpha, beta};
+  }
   bool is_sigmoid() const { return kind == Kind::sigmoid; }
   // "sigmoid" or "hard_sigmoid(alpha=0.2, beta=0.5)"; parse_gate_activation reads it back.
   std::string spec() const;

@@ -99,10 +99,10 @@ class RecurrentLayer {
 
   // The latest forward's gate activations of layer `layer`, direction `direction` (0
   // forward, 1 reverse), time-major [T, B, G*H]: LSTM (i, f, g, o), GRU (r, z, n), in the
-  // fused order, after any gate clip and with the recurrent activation applied. The reverse direction's step t is each sequence's step len-1-t; entries
-  // past a sequence's length are unspecified. Valid until the next forward. Throws Error
-  // for an RNN cell (it has no gates: its activation is the output), before any forward,
-  // or for a layer or direction out of range.
+  // fused order, after any gate clip and with the recurrent activation applied. The reverse direction's step t is each
+  // sequence's step len-1-t; entries past a sequence's length are unspecified. Valid until the next forward. Throws
+  // Error for an RNN cell (it has no gates: its activation is the output), before any forward, or for a layer or
+  // direction out of range.
   TensorView<const T> gate_activations(int64_t layer, int direction = 0) const;
 
  private:

@@ -21,7 +21,7 @@ struct RecurrentLayerOptions {
   CellOptions cell;
   bool batch_first = false;
   BidirectionalMerge merge = BidirectionalMerge::concat;  // bidirectional only
-  double dropout = 0.0;  // in [0, 1): between layers, while training
+  double dropout = 0.0;                                   // in [0, 1): between layers, while training
 
   bool operator==(const RecurrentLayerOptions&) const = default;
 };

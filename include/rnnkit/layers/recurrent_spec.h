@@ -39,9 +39,9 @@ struct RecurrentSpec {
   int64_t hidden_size = 0;  // H
   int64_t num_layers = 1;   // L
   bool bidirectional = false;
-  int64_t proj_size = 0;    // P; 0: no projection (LSTM only)
-  bool bias = true;         // bias_ih and bias_hh (PyTorch bias=False, Keras use_bias=False: none)
-  bool peepholes = false;   // LSTM only: weight_peephole (see lstm_cell.h)
+  int64_t proj_size = 0;   // P; 0: no projection (LSTM only)
+  bool bias = true;        // bias_ih and bias_hh (PyTorch bias=False, Keras use_bias=False: none)
+  bool peepholes = false;  // LSTM only: weight_peephole (see lstm_cell.h)
   Stacking stacking = Stacking::per_layer;
 
   int64_t directions() const { return bidirectional ? 2 : 1; }
@@ -67,8 +67,8 @@ struct RecurrentSpec {
 
 // One variable of a recurrent layer.
 struct RecurrentParameter {
-  std::string name;          // relative to the layer's scope, e.g. "l1/bw/weight_hh"
-  std::string kind;          // "weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr" or "weight_peephole"
+  std::string name;  // relative to the layer's scope, e.g. "l1/bw/weight_hh"
+  std::string kind;  // "weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr" or "weight_peephole"
   int64_t layer = 0;
   bool reverse = false;
   Shape shape;

@@ -18,7 +18,6 @@ RecurrentResult<double> reference_recurrent_forward(const VariableStore& store, 
                                                     const RecurrentSpec& spec, const RecurrentLayerOptions& options,
                                                     TensorView<const double> input,
                                                     std::span<const int64_t> lengths = {},
-                                                    TensorView<const double> h0 = {},
-                                                    TensorView<const double> c0 = {});
+                                                    TensorView<const double> h0 = {}, TensorView<const double> c0 = {});
 
 }  // namespace rnnkit

@@ -25,7 +25,7 @@ using CellFunction = std::function<std::vector<Value<T>>(Value<T> x_t, const std
 
 template <class T>
 struct UnrollResult {
-  Value<T> output;                  // [T, B, H]
+  Value<T> output;  // [T, B, H]
   std::vector<Value<T>> final_state;
 };
 
@@ -43,8 +43,8 @@ UnrollResult<T> unroll(const CellFunction<T>& cell, Value<T> input, std::span<co
 // sets of weights (or one cell twice to share them).
 template <class T>
 struct BidirectionalResult {
-  Value<T> output;                        // [T, B, H_fw + H_bw], zero past each length
-  std::vector<Value<T>> forward_state;    // final states
+  Value<T> output;                      // [T, B, H_fw + H_bw], zero past each length
+  std::vector<Value<T>> forward_state;  // final states
   std::vector<Value<T>> backward_state;
 };
 

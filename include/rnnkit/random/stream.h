@@ -28,9 +28,9 @@ class RandomStream {
   RandomStream(uint64_t seed, std::string_view name);
 
   uint32_t next_u32();
-  double uniform();                          // [0, 1)
-  double uniform(double low, double high);   // [low, high)
-  double normal();                           // mean 0, stddev 1
+  double uniform();                         // [0, 1)
+  double uniform(double low, double high);  // [low, high)
+  double normal();                          // mean 0, stddev 1
   double normal(double mean, double stddev);
 
  private:

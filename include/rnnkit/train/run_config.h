@@ -29,13 +29,13 @@ struct ModelConfig {
   int64_t layers = 1;
   bool bidirectional = false;
   int64_t proj_size = 0;
-  bool bias = true;          // false: no bias variables (PyTorch bias=False)
-  bool peepholes = false;    // LSTM only
+  bool bias = true;        // false: no bias variables (PyTorch bias=False)
+  bool peepholes = false;  // LSTM only
   Stacking stacking = Stacking::per_layer;
   BidirectionalMerge merge = BidirectionalMerge::concat;
   GruReset gru_reset = GruReset::after;
-  GateActivation recurrent_activation;                  // sigmoid or hard_sigmoid(alpha, beta)
-  CellActivation activation = CellActivation::tanh;     // LSTM, GRU: tanh or relu
+  GateActivation recurrent_activation;                       // sigmoid or hard_sigmoid(alpha, beta)
+  CellActivation activation = CellActivation::tanh;          // LSTM, GRU: tanh or relu
   double gate_clip = 0.0, cell_clip = 0.0, proj_clip = 0.0;  // 0: none (layers/cell_options.h)
   double dropout = 0.0;
   int64_t embedding_size = 32;  // token tasks (char_lm, copy_memory, typo)
@@ -52,20 +52,20 @@ struct TaskConfig {
   std::string text;              // char_lm, typo: a UTF-8 file; empty: the built-in text
   int64_t steps = 64;            // T (copy_memory: delay + 20, from `delay`)
   int64_t batch_size = 32;
-  int64_t delay = 20;            // copy_memory
+  int64_t delay = 20;  // copy_memory
   // char_lm: read the text as B contiguous streams in chunks of `steps` characters; the
   // state carries from chunk to chunk and the gradient is cut at chunk boundaries.
   bool truncated_bptt = false;
 };
 
 struct OptimizerConfig {
-  std::string name = "adam";     // sgd, adam, adamw, rmsprop, adagrad
+  std::string name = "adam";  // sgd, adam, adamw, rmsprop, adagrad
   double learning_rate = 0.003;
-  double momentum = 0.0;         // sgd
-  bool nesterov = false;         // sgd
-  double beta1 = 0.9, beta2 = 0.999;  // adam, adamw
-  double eps = 1e-8;             // adam, adamw, rmsprop (adagrad: 1e-10 unless set)
-  double alpha = 0.99;           // rmsprop
+  double momentum = 0.0;               // sgd
+  bool nesterov = false;               // sgd
+  double beta1 = 0.9, beta2 = 0.999;   // adam, adamw
+  double eps = 1e-8;                   // adam, adamw, rmsprop (adagrad: 1e-10 unless set)
+  double alpha = 0.99;                 // rmsprop
   std::optional<double> weight_decay;  // default 0 (adamw 0.01)
 };
 
@@ -83,10 +83,10 @@ struct TrainConfig {
 };
 
 struct TransferConfig {
-  std::string init_from;  // a checkpoint; empty: none
+  std::string init_from;                                 // a checkpoint; empty: none
   std::vector<std::pair<std::string, std::string>> map;  // checkpoint name or prefix -> model name or prefix
-  std::vector<std::string> include, exclude;  // globs on model names
-  std::vector<std::string> freeze;            // globs on model names
+  std::vector<std::string> include, exclude;             // globs on model names
+  std::vector<std::string> freeze;                       // globs on model names
 };
 
 struct RunConfig {

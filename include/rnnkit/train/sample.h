@@ -15,14 +15,15 @@
 namespace rnnkit {
 
 struct SampleOptions {
-  int64_t length = 200;     // characters to generate after the prompt
-  double temperature = 1.0; // >= 0
+  int64_t length = 200;      // characters to generate after the prompt
+  double temperature = 1.0;  // >= 0
   uint64_t seed = 0;
-  std::string prompt;       // empty: start from a space (or the first symbol)
+  std::string prompt;  // empty: start from a space (or the first symbol)
 };
 
 // Throws Error if the model is not a per-step classifier over the corpus' vocabulary, for
 // a negative temperature or length, or a prompt character outside the vocabulary.
-std::string sample_text(SequenceModel& model, VariableStore& store, const CharCorpus& corpus, const SampleOptions& options);
+std::string sample_text(SequenceModel& model, VariableStore& store, const CharCorpus& corpus,
+                        const SampleOptions& options);
 
 }  // namespace rnnkit

@@ -46,9 +46,9 @@ std::unique_ptr<Optimizer> create_optimizer(const OptimizerConfig& config);
 
 struct StepRecord {
   int64_t step = 0;
-  double loss = 0, metric = 0;       // the batch's loss, and in the task's unit
-  std::optional<double> accuracy;    // classification tasks
-  double gradient_norm = 0;          // before clipping
+  double loss = 0, metric = 0;     // the batch's loss, and in the task's unit
+  std::optional<double> accuracy;  // classification tasks
+  double gradient_norm = 0;        // before clipping
   double learning_rate = 0;
   double seconds = 0;
   double communication_seconds = 0;  // data parallel: time in the gradient all-reduce
@@ -107,7 +107,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Tape<float>> tape_;
   int64_t step_ = 0;
-  Tensor<float> carry_h_, carry_c_;  // truncated BPTT: the state after the previous chunk
+  Tensor<float> carry_h_, carry_c_;      // truncated BPTT: the state after the previous chunk
   std::vector<TaskBatch> eval_batches_;  // made at the first evaluation
   Communicator* communicator_ = nullptr;
 };

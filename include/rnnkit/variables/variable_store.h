@@ -47,22 +47,22 @@ struct ScopeOptions {
 };
 
 struct VariableOptions {
-  InitializerPtr initializer;      // null: the scope's default
-  std::optional<bool> trainable;   // unset: true for a new variable
-  std::string gate_letters;        // gate blocks along dim 0 (for per-gate init, views and inspect)
-  int64_t hidden_size = 0;         // H of the layer the variable belongs to, if any
+  InitializerPtr initializer;     // null: the scope's default
+  std::optional<bool> trainable;  // unset: true for a new variable
+  std::string gate_letters;       // gate blocks along dim 0 (for per-gate init, views and inspect)
+  int64_t hidden_size = 0;        // H of the layer the variable belongs to, if any
 };
 
 struct Variable {
-  std::string name;          // full name
+  std::string name;  // full name
   Shape shape;
-  int64_t offset = 0;        // in elements, into the parameter (and gradient) buffer
+  int64_t offset = 0;  // in elements, into the parameter (and gradient) buffer
   int64_t numel = 0;
-  std::string init_spec;     // the initializer's canonical spec
+  std::string init_spec;  // the initializer's canonical spec
   std::string gate_letters;
   int64_t hidden_size = 0;
   bool trainable = true;
-  std::string source;        // where the value came from: "init", or "checkpoint FILE:NAME"
+  std::string source;  // where the value came from: "init", or "checkpoint FILE:NAME"
 };
 
 class VariableStore {
