@@ -18,8 +18,11 @@ packages=(
   libgtest-dev             # unit tests
   libbenchmark-dev         # bench/ (built with the tests; run by hand, never timed in CI)
   clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target
+  clang-format-14 clang-tidy-14  # scripts/lint.sh: formatting and static checks
   python3-numpy            # the test that reads rnnkit's files with numpy (/usr/bin/python3)
   python3-h5py             # the test that reads rnnkit's Keras exports with h5py
+  python3-torch            # PyTorch 1.13 for /usr/bin/python3: the random-configuration test
+                           # against nn.LSTM / GRU / RNN, and the fixture scripts
   chromium                 # the test that opens rnnkit report pages in a headless browser
   procps                   # pgrep/pkill: the tests that interrupt or kill one rank of an MPI job
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: set up, build with g++ and run the suite; build with clang (AddressSanitizer
-# and UBSan) and run the suite again; run the safetensors fuzzer for a short while.
+# Every test: set up, build with g++ and run the suite; check formatting and run clang-tidy
+# (scripts/lint.sh); build with clang (AddressSanitizer and UBSan) and run the suite again; run
+# the fuzzer for a short while.
 #   scripts/test.sh                 everything
 #   RNNKIT_FUZZ_SECONDS=N           how long the fuzzer runs (default 30)
 set -euo pipefail
@@ -19,6 +20,9 @@ fi
 echo "== g++ build and tests"
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$jobs"
+
+echo "== formatting and clang-tidy"
+scripts/lint.sh build
 
 echo "== clang build (ASan + UBSan, libFuzzer) and tests"
 # Not again under the sanitizers: the install test and the experiments' training runs.

@@ -11,9 +11,9 @@ constexpr double kSaturated = 0.99;
 bool sigmoid_saturated(double v) { return v > kSaturated || v < 1 - kSaturated; }
 bool tanh_saturated(double v) { return std::abs(v) > kSaturated; }
 
-const char* kSigmoidRule = "sigmoid > 0.99 or < 0.01";
-const char* kTanhRule = "|tanh| > 0.99";
-const char* kReluRule = "relu = 0";
+constexpr const char* kSigmoidRule = "sigmoid > 0.99 or < 0.01";
+constexpr const char* kTanhRule = "|tanh| > 0.99";
+constexpr const char* kReluRule = "relu = 0";
 
 // The fraction of the [count] values at `values` (stride 1) that `saturated` says are.
 template <class Predicate>

@@ -427,6 +427,7 @@ Value<T> mean(Value<T> a) {
   return reduce(a, true);
 }
 
+// NOLINTBEGIN(bugprone-macro-parentheses): T is a type in these explicit instantiations
 #define RNNKIT_LINEAR_OPS(T)                                                      \
   template Value<T> matmul<T>(Value<T>, Value<T>, bool, bool);                    \
   template Value<T> add<T>(Value<T>, Value<T>);                                   \
@@ -442,6 +443,7 @@ Value<T> mean(Value<T> a) {
   template Value<T> reverse_sequences<T>(Value<T>, const std::vector<int64_t>&);  \
   template Value<T> sum<T>(Value<T>);                                             \
   template Value<T> mean<T>(Value<T>);
+// NOLINTEND(bugprone-macro-parentheses)
 RNNKIT_LINEAR_OPS(float)
 RNNKIT_LINEAR_OPS(double)
 #undef RNNKIT_LINEAR_OPS

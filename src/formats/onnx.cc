@@ -313,11 +313,11 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
                   std::to_string(G * hidden) + ", I]");
     }
     const onnx::TensorProto* b_proto = input(3, "B");  // absent: a layer without biases
-    Tensor<double> Bias;
+    Tensor<double> B;
     if (b_proto != nullptr) {
-      Bias = tensor_values(*b_proto, at);
-      if (Bias.shape() != Shape{D, 2 * G * hidden}) {
-        throw Error(at + ": B has shape " + shape_to_string(Bias.shape()) + ", expected [" + std::to_string(D) + ", " +
+      B = tensor_values(*b_proto, at);
+      if (B.shape() != Shape{D, 2 * G * hidden}) {
+        throw Error(at + ": B has shape " + shape_to_string(B.shape()) + ", expected [" + std::to_string(D) + ", " +
                     std::to_string(2 * G * hidden) + "]");
       }
     }
@@ -363,7 +363,7 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
     };
     for (int64_t d = 0; d < D; ++d) {
       FrameworkCellWeights f{slice(W, d, {gh, inputs}), slice(R, d, {gh, hidden}), {}, {}, {}};
-      if (b_proto != nullptr) f.bias = slice(Bias, d, {2 * gh});
+      if (b_proto != nullptr) f.bias = slice(B, d, {2 * gh});
       if (p_proto != nullptr) f.peephole = slice(P, d, {3, hidden});
       const std::string cell_at = at + (D == 2 ? (d ? " backward" : " forward") : "");
       weights.push_back(to_rnnkit(layout, f, hidden, cell_at));

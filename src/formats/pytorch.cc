@@ -20,9 +20,10 @@ struct ParsedName {
 
 // "weight_hh_l1_reverse" -> {weight_hh, 1, true}; nullopt if not a recurrent parameter name.
 std::optional<ParsedName> parse_pytorch_name(const std::string& name) {
-  static const std::regex pattern(R"((weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(0|[1-9][0-9]{0,5})(_reverse)?)");
+  static const std::regex kPattern(
+      R"((weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(0|[1-9][0-9]{0,5})(_reverse)?)");
   std::smatch m;
-  if (!std::regex_match(name, m, pattern)) return std::nullopt;
+  if (!std::regex_match(name, m, kPattern)) return std::nullopt;
   return ParsedName{m[1].str(), std::stoll(m[2].str()), m[3].matched};
 }
 

@@ -101,7 +101,7 @@ class Section {
     const toml::node* n = node(key);
     if (n == nullptr) return fallback;
     if (!n->is_string()) fail(n, key, "expected a string, found " + type_of(*n));
-    const std::string v = n->as_string()->get();
+    std::string v = n->as_string()->get();
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
       fail(n, key, "expected one of " + join(allowed) + ", found '" + v + "'");
     }
@@ -134,6 +134,7 @@ class Section {
     }
     std::sort(items.begin(), items.end());
     std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(items.size());
     for (auto& [line, column, k, v] : items) out.emplace_back(k, v);
     return out;
   }

@@ -195,6 +195,7 @@ void run_probe(const ProbeArgs& args) {
     const std::vector<std::string> sets =
         args.inits.empty() ? std::vector<std::string>{"pytorch", "keras", "tf1"} : args.inits;
     std::vector<RecurrentInitChoice> choices;
+    choices.reserve(sets.size());
     for (const std::string& s : sets) choices.push_back(parse_init_choice(s));  // all checked before any work
     for (std::size_t k = 0; k < sets.size(); ++k) {
       ProbeSeries s{sets[k], {}, {}};
