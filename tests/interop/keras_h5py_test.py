@@ -22,8 +22,7 @@ def main():
     sys.path.insert(0, os.path.join(source, "tests", "fixtures"))
     sys.path.insert(0, os.path.join(source, "tests", "interop"))
     import make_keras_fixtures as keras
-    from safetensors_io import write_safetensors
-    from numpy_read_test import read_safetensors
+    from safetensors_io import read_safetensors, write_safetensors
 
     os.makedirs(work, exist_ok=True)
     failures = 0

@@ -5,7 +5,6 @@ checkpoint (safetensors layout by hand) and check shapes, dtypes, metadata and v
 Usage: numpy_read_test.py RNNKIT_BINARY WORK_DIR. Exits 77 (skipped) without numpy."""
 import json
 import os
-import struct
 import subprocess
 import sys
 
@@ -15,20 +14,8 @@ except ImportError:
     print("numpy is missing: skipped")
     sys.exit(77)
 
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n])
-    metadata = header.pop("__metadata__", {})
-    data = raw[8 + n :]
-    dtypes = {"F32": "<f4", "F64": "<f8"}
-    tensors = {}
-    for name, info in header.items():
-        begin, end = info["data_offsets"]
-        tensors[name] = np.frombuffer(data[begin:end], dtype=dtypes[info["dtype"]]).reshape(info["shape"])
-    return tensors, metadata
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+from safetensors_io import read_safetensors  # noqa: E402
 
 
 def main():
