@@ -3,7 +3,7 @@
 # (scripts/lint.sh); build with clang (AddressSanitizer and UBSan) and run the suite again; run
 # the fuzzer for a short while.
 #   scripts/test.sh                 everything
-#   RNNKIT_FUZZ_SECONDS=N           how long the fuzzer runs (default 30)
+#   RNNKIT_FUZZ_SECONDS=N           how long each fuzzer runs (default 30 s and 15 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
@@ -33,8 +33,14 @@ cmake -S . -B build-clang -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX
 cmake --build build-clang -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-clang --output-on-failure -j "$jobs" -LE 'install|experiment'
 
-echo "== fuzzing the safetensors parser for ${RNNKIT_FUZZ_SECONDS:-30} s"
-mkdir -p build-clang/fuzz-corpus
-build-clang/fuzz/safetensors_fuzz -max_total_time="${RNNKIT_FUZZ_SECONDS:-30}" -max_len=4096 \
-  -print_final_stats=1 build-clang/fuzz-corpus fuzz/corpus 2>&1 | tail -n 12
+# Each parser's libFuzzer target for a while, from its seed corpus (new inputs it finds go to build-clang/).
+fuzz() {
+  local target="$1" seconds="$2" max_len="$3" seeds="$4"
+  echo "== fuzzing ${target} for ${seconds} s"
+  mkdir -p "build-clang/fuzz-corpus-${target}"
+  "build-clang/fuzz/${target}" -max_total_time="${seconds}" -max_len="${max_len}" -print_final_stats=1 \
+    "build-clang/fuzz-corpus-${target}" "${seeds}" 2>&1 | tail -n 12
+}
+fuzz safetensors_fuzz "${RNNKIT_FUZZ_SECONDS:-30}" 4096 fuzz/corpus
+fuzz model_description_fuzz "${RNNKIT_FUZZ_SECONDS:-15}" 2048 fuzz/corpus-model
 echo "all tests passed"
