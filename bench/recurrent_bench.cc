@@ -6,6 +6,7 @@
 //   C: T=25 B=64 H=1024    D: T=100 B=1 H=256    E: config B, 2 layers, bidirectional
 // Names: recurrent/<cell>/<config>/<inference|training>/threads:<n>; counter `flops` is the
 // nominal FLOP count per iteration (2*T*B*(I+H)*G*H per layer and direction; training 3x).
+// variant/<name>/B/<mode>/threads:<n>: the cell variants on config B, to set beside the plain cell.
 #include <benchmark/benchmark.h>
 
 #include <string>
@@ -37,19 +38,29 @@ double nominal_flops(const rnnkit::RecurrentSpec& spec, int64_t steps, int64_t b
   return flops;
 }
 
-void run_recurrent(benchmark::State& state, rnnkit::CellKind cell, BenchConfig c, bool training, int threads) {
+// A variant of the plain layer: what changes in its spec and options.
+struct Variant {
+  const char* name;
+  bool bias = true, peepholes = false;
+  rnnkit::CellOptions cell;
+};
+
+void run_recurrent(benchmark::State& state, rnnkit::CellKind cell, BenchConfig c, bool training, int threads,
+                   const Variant& variant) {
   rnnkit::set_threads(threads);
   const rnnkit::RecurrentSpec spec{.cell = cell,
                                    .input_size = c.size,
                                    .hidden_size = c.size,
                                    .num_layers = c.layers,
-                                   .bidirectional = c.bidirectional};
+                                   .bidirectional = c.bidirectional,
+                                   .bias = variant.bias,
+                                   .peepholes = variant.peepholes};
   rnnkit::VariableStore store(1);
   {
     auto scope = store.scope("rnn");
     rnnkit::create_recurrent_variables(store, spec, {.preset = rnnkit::Preset::pytorch});
   }
-  rnnkit::RecurrentLayer<float> layer(store, "rnn", spec);
+  rnnkit::RecurrentLayer<float> layer(store, "rnn", spec, {.cell = variant.cell});
   rnnkit::Tensor<float> input({c.steps, c.batch, c.size});
   rnnkit::RandomStream random(7, "bench/input");
   for (float& v : input.storage()) v = static_cast<float>(random.uniform(-1, 1));
@@ -121,12 +132,30 @@ void register_all() {
             ->UseRealTime();
       }
     }
+    const rnnkit::GateActivation hard = rnnkit::GateActivation::hard_sigmoid();
+    const std::pair<rnnkit::CellKind, Variant> variants[] = {
+        {rnnkit::CellKind::lstm, {"lstm_peepholes", true, true, {}}},
+        {rnnkit::CellKind::lstm,
+         {"lstm_hard_sigmoid_gate_clip", true, false, {.recurrent_activation = hard, .gate_clip = 3}}},
+        {rnnkit::CellKind::lstm, {"lstm_no_bias_cell_clip", false, false, {.cell_clip = 3}}},
+        {rnnkit::CellKind::gru, {"gru_reset_before", true, false, {.gru_reset = rnnkit::GruReset::before}}},
+        {rnnkit::CellKind::gru, {"gru_no_bias_relu", false, false, {.activation = rnnkit::CellActivation::relu}}},
+    };
+    for (const auto& [cell, variant] : variants) {
+      for (bool training : {false, true}) {
+        const std::string name = std::string("variant/") + variant.name + "/B/" +
+                                 (training ? "training" : "inference") + "/threads:" + std::to_string(threads);
+        benchmark::RegisterBenchmark(name.c_str(), run_recurrent, cell, kConfigs[1], training, threads, variant)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+      }
+    }
     for (rnnkit::CellKind cell : {rnnkit::CellKind::lstm, rnnkit::CellKind::gru}) {
       for (const BenchConfig& c : kConfigs) {
         for (bool training : {false, true}) {
           const std::string name = std::string("recurrent/") + rnnkit::cell_name(cell) + "/" + c.name + "/" +
                                    (training ? "training" : "inference") + "/threads:" + std::to_string(threads);
-          benchmark::RegisterBenchmark(name.c_str(), run_recurrent, cell, c, training, threads)
+          benchmark::RegisterBenchmark(name.c_str(), run_recurrent, cell, c, training, threads, Variant{"plain"})
               ->Unit(benchmark::kMillisecond)
               ->UseRealTime();
         }
