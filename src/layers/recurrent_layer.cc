@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 
+#include "cell_support.h"
 #include "rnnkit/core/aligned_buffer.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/core/threads.h"
@@ -270,12 +271,7 @@ RecurrentResult<T> RecurrentLayer<T>::forward(TensorView<const T> input, std::sp
       // The input projection of all steps: xg = X W_ih^T + b_ih (+ what of b_hh adds linearly).
       const MatrixView<T> xg(db.xg.data(), tb, gw);
       matmul(xg, x, p.weight_ih.t());
-      if (p.bias_ih != nullptr) {
-        for (int64_t r = 0; r < tb; ++r) {
-          T* row = xg.row(r);
-          for (int64_t j = 0; j < gw; ++j) row[j] += p.bias_ih[j];
-        }
-      }
+      if (p.bias_ih != nullptr) detail::add_to_rows(xg, p.bias_ih);
       cell.fold_recurrent_bias(xg, p.cell);
       // Initial state.
       const int64_t row = l * dirs + d;
@@ -479,12 +475,7 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
       const MatrixView<const T> x = reverse ? MatrixView<const T>(db.x_rev.data(), tb, cols.width)
                                             : MatrixView<const T>(layer_in + cols.offset, tb, cols.width, cols.ld);
       matmul_add(p.dweight_ih, MatrixView<const T>(dxg).t(), x);
-      if (p.dbias_ih != nullptr) {
-        for (int64_t r = 0; r < tb; ++r) {
-          const T* g = dxg.row(r);
-          for (int64_t j = 0; j < gw; ++j) p.dbias_ih[j] += g[j];
-        }
-      }
+      if (p.dbias_ih != nullptr) detail::add_column_sums(MatrixView<const T>(dxg), p.dbias_ih);
       const MatrixView<T> d_lower(w.d_lower.data() + cols.offset, tb, cols.width, cols.ld);
       if (!reverse) {
         matmul_add(d_lower, dxg, p.weight_ih);

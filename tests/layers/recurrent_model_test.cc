@@ -157,7 +157,7 @@ namespace {
 // The example in docs/checkpoint-format.md is a description this rnnkit reads.
 TEST(RecurrentModel, TheDocumentedDescriptionParses) {
   const std::string doc = test::read_text(std::string(RNNKIT_SOURCE_DIR) + "/docs/checkpoint-format.md");
-  const std::size_t begin = doc.find("```json\n");
+  const std::size_t begin = doc.find("```json\n", doc.find("## The model description"));
   ASSERT_NE(begin, std::string::npos);
   const std::size_t end = doc.find("```", begin + 8);
   const RecurrentDescription d = parse_recurrent_model_json(doc.substr(begin + 8, end - begin - 8), "docs");
