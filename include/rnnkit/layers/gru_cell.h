@@ -5,22 +5,21 @@
 //
 // Gates are stacked r, z, n along the fused dimension 3H; sigma is the recurrent activation,
 // act the cell activation, clip_G the gate clip (cell_options.h; lstm_cell.h explains the
-// notation). x_r, x_z, x_n are the step's blocks of xg = x W_ih^T + b_ih, into which
-// fold_recurrent_bias adds what of b_hh adds linearly (after: b_hr, b_hz; before: all three).
+// notation). x_r, x_z, x_n are the step's blocks of xg = x W_ih^T + b_ih (reset before:
+// fold_recurrent_bias adds all of b_hh there, where it adds linearly).
 //
 // Reset after the product (GruResetAfterCell). Per step, each row of the batch:
 //  forward                                          backward, given dh_t
-//  F1  hh = h_{t-1} W_hh^T      (one GEMM, 3H wide)  B4  dh_{t-1} += dhh W_hh; after the loop
-//                                                        dW_hh += dhh^T h_{t-1}, db_hh += sum dhh (F1, F2)
-//  F2  hn = hh_n + b_hn
-//  F3  r = sigma(clip_G(x_r + hh_r))                B3  dhh_r = da_r = dr sigma'(r) [..],
-//      z = sigma(clip_G(x_z + hh_z))                    dhh_z = da_z = dz sigma'(z) [..]          (F3)
-//  F4  n = act(clip_G(x_n + r hn))                  B2  da_n = dn act'(n) [..], dr = da_n hn,
-//                                                        dhh_n = da_n r                            (F4)
-//  F5  h_t = (1 - z) n + z h_{t-1}                  B1  dn = dh_t (1 - z), dz = dh_t (h_{t-1} - n),
-//                                                        dh_{t-1} = dh_t z                          (F5)
-// run from B1 to B4; dxg = (da_r, da_z, da_n). Kept: the activations (r, z, n) in xg, hh with
-// hn in its n block, and with a gate clip the three pre-activations.
+//  F1  hh = h_{t-1} W_hh^T + b_hh  (one GEMM, 3H   B4  dh_{t-1} += dhh W_hh; after the loop
+//      wide; b_hh added in the fused pass)               dW_hh += dhh^T h_{t-1}, db_hh += sum dhh   (F1)
+//  F2  r = sigma(clip_G(x_r + hh_r))                B3  dhh_r = da_r = dr sigma'(r) [..],
+//      z = sigma(clip_G(x_z + hh_z))                    dhh_z = da_z = dz sigma'(z) [..]          (F2)
+//  F3  n = act(clip_G(x_n + r hh_n))                B2  da_n = dn act'(n) [..], dr = da_n hh_n,
+//                                                        dhh_n = da_n r                            (F3)
+//  F4  h_t = (1 - z) n + z h_{t-1}                  B1  dn = dh_t (1 - z), dz = dh_t (h_{t-1} - n),
+//                                                        dh_{t-1} = dh_t z                          (F4)
+// run from B1 to B4; dxg = (da_r, da_z, da_n). Kept: the activations (r, z, n) in xg, the GEMM's
+// h_{t-1} W_hh^T (backward adds b_hn again), and with a gate clip the three pre-activations.
 //
 // Reset before the product (GruResetBeforeCell):
 //  forward                                          backward, given dh_t
@@ -72,9 +71,9 @@ class GruResetAfterCell final : public CellPolicy<T> {
  private:
   int64_t hidden_;
   CellOptions options_;
-  std::vector<T> zeros_;  // [H]: b_hn of a layer without biases
+  std::vector<T> zeros_;  // [3H]: b_hh of a layer without biases
   int64_t steps_ = 0, batch_ = 0;
-  T* hh_ = nullptr;   // [T, B, 3H]
+  T* hh_ = nullptr;   // [T, B, 3H]: h_{t-1} W_hh^T
   T* pre_ = nullptr;  // [T, B, 3H] with a gate clip
   T* dhh_ = nullptr;  // scratch [T, B, 3H]
 };
