@@ -6,7 +6,7 @@
 // vectorize (a call to expf or tanhf in a loop stops GCC from vectorizing it, and
 // libmvec's vector versions need -ffast-math, which rnnkit does not use):
 //   exp(x):  x clamped to [-87, 88]; x = n ln2 + r with n = round(x / ln2) (by adding and
-//            subtracting 1.5 * 2^23, exact without contraction), r computed in two parts
+//            subtracting 1.5 * 2^23, exact with or without an FMA), r computed in two parts
 //            (Cody-Waite) so |r| <= ln2 / 2 with no cancellation; exp(r) by its Taylor
 //            polynomial to degree 7 (truncation error < 6e-9 relative); 2^n from exponent bits.
 //            Error within 2 ulp (tests/layers/activations_test.cc measures it).
@@ -33,8 +33,9 @@
 
 // RNNKIT_KERNEL, on a cell kernel: GCC compiles it for AVX-512, AVX2 and baseline x86-64 and
 // picks one at load time from the CPU (target_clones), so the vectorized loops run 16 or 8
-// floats wide where the CPU allows. ISO C++ keeps floating-point contraction off, so every
-// clone computes the same bits.
+// floats wide where the CPU allows. The width does not change an element's arithmetic; GCC's
+// contraction into FMAs (its C++ default) does, so the v3 and v4 clones, which have FMA, may
+// differ in the last bit from the baseline one.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define RNNKIT_KERNEL __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
