@@ -14,6 +14,13 @@ namespace {
 
 bool gated(CellKind cell) { return cell == CellKind::lstm || cell == CellKind::gru; }
 
+// A JSON value for an error message, cut short: a hostile file's metadata may be large.
+std::string shown(const nlohmann::json& value) {
+  std::string text = value.dump();
+  if (text.size() > 200) text = text.substr(0, 200) + "...";
+  return text;
+}
+
 // The keys a layer of each format version may have.
 constexpr std::array kVersion1Keys = {"type", "scope", "spec", "gru_reset", "merge", "dropout", "preset"};
 constexpr std::array kVersion2Keys = {"recurrent_activation", "activation", "cell_clip", "proj_clip", "gate_clip"};
@@ -44,14 +51,16 @@ std::string recurrent_model_json(const std::string& scope, const RecurrentSpec& 
   return model.dump();
 }
 
-RecurrentDescription parse_recurrent_model_json(const std::string& text, const std::string& where) {
+namespace {
+
+RecurrentDescription parse_description(const std::string& text, const std::string& where) {
   nlohmann::json model;
   try {
     model = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw Error(where + ": rnnkit.model is not valid JSON: " + e.what());
   }
-  if (!model.is_object()) throw Error(where + ": rnnkit.model must be a JSON object, found " + model.dump());
+  if (!model.is_object()) throw Error(where + ": rnnkit.model must be a JSON object, found " + shown(model));
   int version = 1;
   if (model.contains("format_version")) {
     const nlohmann::json& v = model["format_version"];
@@ -72,7 +81,7 @@ RecurrentDescription parse_recurrent_model_json(const std::string& text, const s
   }
   if (!model.contains("layers") || !model["layers"].is_array() || model["layers"].size() != 1 ||
       !model["layers"][0].is_object()) {
-    throw Error(where + ": rnnkit.model must describe exactly one layer, found " + model.dump());
+    throw Error(where + ": rnnkit.model must describe exactly one layer, found " + shown(model));
   }
   const nlohmann::json& layer = model["layers"][0];
   for (const auto& [key, value] : layer.items()) {
@@ -83,9 +92,9 @@ RecurrentDescription parse_recurrent_model_json(const std::string& text, const s
                   std::to_string(version));
     }
   }
-  if (layer.value("type", "") != "recurrent" || !layer.contains("scope") || !layer["scope"].is_string() ||
-      !layer.contains("spec")) {
-    throw Error(where + ": the layer must have type \"recurrent\", a scope and a spec, found " + layer.dump());
+  if (!layer.contains("type") || layer["type"] != "recurrent" || !layer.contains("scope") ||
+      !layer["scope"].is_string() || !layer.contains("spec")) {
+    throw Error(where + ": the layer must have type \"recurrent\", a scope and a spec, found " + shown(layer));
   }
   RecurrentDescription out;
   out.scope = layer["scope"].get<std::string>();
@@ -96,12 +105,12 @@ RecurrentDescription parse_recurrent_model_json(const std::string& text, const s
   }
   auto string_of = [&](const char* key, const char* fallback) {
     if (!layer.contains(key)) return std::string(fallback);
-    if (!layer[key].is_string()) throw Error(where + ": " + key + " must be a string, found " + layer[key].dump());
+    if (!layer[key].is_string()) throw Error(where + ": " + key + " must be a string, found " + shown(layer[key]));
     return layer[key].get<std::string>();
   };
   auto number_of = [&](const char* key) {
     if (!layer.contains(key)) return 0.0;
-    if (!layer[key].is_number()) throw Error(where + ": " + key + " must be a number, found " + layer[key].dump());
+    if (!layer[key].is_number()) throw Error(where + ": " + key + " must be a number, found " + shown(layer[key]));
     return layer[key].get<double>();
   };
   try {
@@ -121,6 +130,16 @@ RecurrentDescription parse_recurrent_model_json(const std::string& text, const s
     throw Error(what.rfind(where, 0) == 0 ? what : where + ": " + what);
   }
   return out;
+}
+
+}  // namespace
+
+RecurrentDescription parse_recurrent_model_json(const std::string& text, const std::string& where) {
+  try {
+    return parse_description(text, where);
+  } catch (const nlohmann::json::exception& e) {  // a value of a type the checks above did not foresee
+    throw Error(where + ": rnnkit.model does not have the expected form: " + e.what());
+  }
 }
 
 RecurrentModel load_recurrent_model(const std::string& path, std::optional<DType> dtype) {

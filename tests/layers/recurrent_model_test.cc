@@ -167,3 +167,22 @@ TEST(RecurrentModel, TheDocumentedDescriptionParses) {
 
 }  // namespace
 }  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// Found by fuzz/model_description_fuzz: a duplicated "type" key whose last value is an object.
+TEST(RecurrentModel, AValueOfAnUnexpectedTypeIsAnErrorNotACrash) {
+  const std::string text =
+      test::read_text(std::string(RNNKIT_SOURCE_DIR) + "/fuzz/corpus-model/duplicate_type_key.json");
+  EXPECT_NE(
+      test::error_of([&] { parse_recurrent_model_json(text, "m"); }).find("the layer must have type \"recurrent\""),
+      std::string::npos);
+  EXPECT_NE(test::error_of([] {
+              parse_recurrent_model_json(R"({"layers":[{"type":"recurrent","scope":"s","spec":[1]}]})", "m");
+            }).find("m: recurrent layer description: expected a JSON object"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace rnnkit
