@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Formatting and static checks, as scripts/test.sh runs them (after the g++ build, whose
 # compile_commands.json clang-tidy reads):
-#   every C++ file in git against .clang-format (clang-format-14; no file is changed);
+#   every C++ file of the project against .clang-format (clang-format-14; no file is changed);
 #   clang-tidy-14 (.clang-tidy) over the recurrent engine (src/layers, src/core), the formats and
 #   the other code the cell options touch; any warning fails.
 #   scripts/lint.sh [BUILD_DIR]     default build/
@@ -9,8 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${1:-build}"
 
-echo "clang-format: checking $(git ls-files '*.cc' '*.h' | wc -l) files"
-git ls-files -z '*.cc' '*.h' | xargs -0 clang-format-14 --dry-run --Werror
+# The project's C++ files (found without git: a source tarball has no .git).
+cxx_files() { find include src tools tests bench fuzz examples -name '*.cc' -o -name '*.h' | sort; }
+count=$(cxx_files | wc -l)
+if [ "$count" -lt 100 ]; then echo "lint: found only $count C++ files; run from a full source tree"; exit 1; fi
+echo "clang-format: checking $count files"
+cxx_files | tr '\n' '\0' | xargs -0 clang-format-14 --dry-run --Werror
 
 tidy_files=(
   src/layers/ src/core/ src/formats/ src/train/run_config.cc src/train/sequence_model.cc
