@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_set>
 
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
@@ -46,6 +47,55 @@ int json_depth(std::string_view text) {
     }
   }
   return deepest;
+}
+
+// The first name that occurs twice among the keys of the top-level object, or "" (one linear
+// SAX pass over text that already parsed).
+class TopLevelKeys : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  std::string duplicate;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override {
+    ++depth_;
+    return true;
+  }
+  bool end_object() override {
+    --depth_;
+    return true;
+  }
+  bool start_array(std::size_t) override {
+    ++depth_;
+    return true;
+  }
+  bool end_array() override {
+    --depth_;
+    return true;
+  }
+  bool key(string_t& name) override {
+    if (depth_ == 1 && !seen_.insert(name).second) {
+      duplicate = name;
+      return false;  // stop: one is enough
+    }
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
+ private:
+  int depth_ = 0;
+  std::unordered_set<std::string> seen_;
+};
+
+std::string first_duplicate_top_level_key(std::string_view text) {
+  TopLevelKeys keys;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &keys);
+  return keys.duplicate;
 }
 
 float half_to_float(uint16_t h) {
@@ -109,23 +159,18 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::
     fail(origin, "header JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
 
-  // Parse, refusing duplicate top-level names (JSON would silently keep the last).
-  std::set<std::string> seen;
-  std::string duplicate;
-  const nlohmann::json::parser_callback_t on_event = [&](int depth, nlohmann::json::parse_event_t event,
-                                                         nlohmann::json& parsed) {
-    if (event == nlohmann::json::parse_event_t::key && depth == 1 && parsed.is_string()) {
-      if (!seen.insert(parsed.get<std::string>()).second && duplicate.empty()) duplicate = parsed.get<std::string>();
-    }
-    return true;
-  };
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(header.begin(), header.end(), on_event);
+    j = nlohmann::json::parse(header.begin(), header.end());
   } catch (const nlohmann::json::exception& e) {
     fail(origin, std::string("header is not valid JSON: ") + e.what());
   }
-  if (!duplicate.empty()) fail(origin, "tensor name '" + duplicate + "' appears twice in the header");
+  // JSON would silently keep the last of two equal names. (A parser callback could see the
+  // keys too, but nlohmann's callback parser rescans the enclosing object at every nested
+  // object's end: quadratic in the number of tensors.)
+  if (const std::string duplicate = first_duplicate_top_level_key(header); !duplicate.empty()) {
+    fail(origin, "tensor name '" + duplicate + "' appears twice in the header");
+  }
   if (!j.is_object()) fail(origin, "header must be a JSON object, found " + std::string(j.type_name()));
 
   const uint64_t data_size = bytes.size() - 8 - header_len;
@@ -207,10 +252,10 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::
 }
 
 const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
-  for (const SafetensorsEntry& e : entries_) {
-    if (e.name == name) return &e;
-  }
-  return nullptr;
+  // entries_ are in name order (the header's object, parsed into a std::map).
+  const auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
+                                   [](const SafetensorsEntry& e, const std::string& n) { return e.name < n; });
+  return it != entries_.end() && it->name == name ? &*it : nullptr;
 }
 
 const SafetensorsEntry& SafetensorsFile::at(const std::string& name) const {
