@@ -38,11 +38,39 @@ class FileDescriptor {
   int fd_;
 };
 
+const char* file_kind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISLNK(mode)) return "a symbolic link";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISFIFO(mode)) return "a named pipe";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+// The rename replaces whatever `path` names. Only a regular file (or nothing) may be replaced:
+// the name is opened without following a symbolic link and without opening a device (O_PATH),
+// and the descriptor is what gets examined.
+void refuse_to_replace_anything_but_a_regular_file(const std::string& path) {
+  FileDescriptor existing(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (existing.get() < 0) {
+    if (errno == ENOENT) return;
+    fail("cannot examine the file to be replaced", path, errno);
+  }
+  struct stat info {};
+  if (::fstat(existing.get(), &info) != 0) fail("cannot examine the file to be replaced", path, errno);
+  if (!S_ISREG(info.st_mode)) {
+    throw Error("refusing to write '" + path + "': it exists and is " + file_kind(info.st_mode) +
+                "; rnnkit replaces only regular files");
+  }
+}
+
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::vector<std::span<const std::byte>>& parts) {
   const std::filesystem::path target(path);
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+  refuse_to_replace_anything_but_a_regular_file(path);
   std::random_device entropy;
   const std::string temp = (dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
                                    std::to_string(entropy())))
@@ -74,6 +102,12 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
     ::unlink(temp.c_str());
     fail("cannot close", path, err);
   }
+  try {
+    refuse_to_replace_anything_but_a_regular_file(path);  // again: it may have changed meanwhile
+  } catch (const Error&) {
+    ::unlink(temp.c_str());
+    throw;
+  }
   if (::rename(temp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(temp.c_str());
@@ -84,20 +118,30 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
 }
 
 std::vector<std::byte> read_file(const std::string& path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below anyway.
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) fail("cannot open", path, errno);
-  std::vector<std::byte> bytes;
   struct stat info {};
-  if (::fstat(fd.get(), &info) == 0 && info.st_size > 0) bytes.reserve(static_cast<std::size_t>(info.st_size));
-  std::byte chunk[1 << 16];
-  while (true) {
-    const ssize_t got = ::read(fd.get(), chunk, sizeof chunk);
+  if (::fstat(fd.get(), &info) != 0) fail("cannot examine", path, errno);
+  if (!S_ISREG(info.st_mode)) {
+    throw Error("cannot read '" + path + "': it is " + file_kind(info.st_mode) + ", expected a regular file");
+  }
+  // The size the file has now is all that is read: a file that grows meanwhile (or claims a
+  // size of 0 like those in /proc) cannot make the read unbounded.
+  const auto size = static_cast<std::size_t>(info.st_size);
+  std::vector<std::byte> bytes(size);
+  std::size_t done = 0;
+  while (done < size) {
+    const ssize_t got = ::read(fd.get(), bytes.data() + done, size - done);
     if (got < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR || errno == EAGAIN) continue;
       fail("cannot read", path, errno);
     }
-    if (got == 0) break;
-    bytes.insert(bytes.end(), chunk, chunk + got);
+    if (got == 0) {
+      throw Error("cannot read '" + path + "': it shrank from " + std::to_string(size) + " to " + std::to_string(done) +
+                  " bytes while being read");
+    }
+    done += static_cast<std::size_t>(got);
   }
   return bytes;
 }

@@ -4,7 +4,9 @@
 // The parts are written to a temporary file in the same directory, flushed to disk
 // (fsync), renamed over `path`, and the directory is synced. On any failure the
 // temporary file is removed, the old file is untouched, and Error names the path and
-// the system's reason.
+// the system's reason. Only a regular file is ever replaced: a directory, device, pipe, socket
+// or symbolic link at `path` is refused (examined through a descriptor opened without following
+// links, before writing and again just before the rename).
 #pragma once
 
 #include <cstddef>
@@ -16,7 +18,8 @@ namespace rnnkit {
 
 void write_file_atomically(const std::string& path, const std::vector<std::span<const std::byte>>& parts);
 
-// Reads a whole file; Error names the path and the reason on failure.
+// Reads a whole regular file, as many bytes as its size says when opened (a device such as
+// /dev/zero, a pipe or a directory is refused); Error names the path and the reason on failure.
 std::vector<std::byte> read_file(const std::string& path);
 
 }  // namespace rnnkit
