@@ -2,6 +2,7 @@
 #include "rnnkit/formats/tf1.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "rnnkit/checkpoint/safetensors.h"
@@ -114,6 +115,9 @@ std::map<std::string, NpyArray> read_tf1_variables(const std::string& path) {
 Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std::string& origin,
                      const Tf1ImportOptions& options) {
   const std::string where = "tf1 variables '" + origin + "'";
+  if (!std::isfinite(options.forget_bias)) {
+    throw Error(where + ": forget_bias " + std::to_string(options.forget_bias) + " is not a finite number");
+  }
   std::map<std::string, FoundCell> cells;  // by path
   std::set<std::string> elsewhere;
   bool all_f64 = true;
@@ -333,6 +337,9 @@ std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec) {
 std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentModel& model, double forget_bias,
                                                                std::vector<std::string> cell_paths) {
   const RecurrentSpec& spec = model.spec;
+  if (!std::isfinite(forget_bias)) {
+    throw Error("export to TF1: forget_bias " + std::to_string(forget_bias) + " is not a finite number");
+  }
   if (spec.cell == CellKind::gru && model.options.cell.gru_reset == GruReset::after) {
     throw Error("export to TF1: the GRU '" + model.scope + "' applies its reset after the recurrent product; " +
                 "TF1's GRUCell applies it before, so its weights would compute something else");

@@ -1,6 +1,8 @@
 // Framework presets as initializer specs; see presets.h.
 #include "rnnkit/init/presets.h"
 
+#include <cmath>
+
 #include "rnnkit/core/error.h"
 #include "rnnkit/init/spec.h"
 
@@ -77,6 +79,7 @@ RecurrentInitializers preset_initializers(Preset preset, CellKind cell, int64_t 
 }
 
 InitializerPtr with_forget_bias(const InitializerPtr& bias, double value) {
+  if (!std::isfinite(value)) throw Error("forget bias " + format_spec_number(value) + ": expected a finite number");
   const std::string forget = "f=constant(value=" + format_spec_number(value) + ")";
   const SpecCall call = parse_spec(bias->spec());
   if (call.name != "gates") return parse_initializer("gates(" + forget + ", default=" + bias->spec() + ")");

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "rnnkit/checkpoint/safetensors.h"
@@ -99,6 +100,14 @@ TEST(Cli, BadInputGetsAClearErrorAndNoOutputFile) {
       {"init --cell lstm --input-size x --hidden-size 4 -o " + out, "--input-size", 2},
       {"init --cell lstm --input-size 3 -o " + out, "--hidden-size", 2},
       {"init --cell lstm --input-size 3 --hidden-size 4 --threads 0 -o " + out, "--threads", 2},
+      {"init --cell lstm --input-size 3 --hidden-size 4 --forget-bias nan -o " + out,
+       "--forget-bias: 'nan' is not a finite number", 2},
+      {"init --cell lstm --input-size 3 --hidden-size 4 --forget-bias -inf -o " + out, "not a finite number", 2},
+      {"init --cell lstm --input-size 3 --hidden-size 4 --cell-clip nan -o " + out,
+       "--cell-clip: 'nan' is not a finite number", 2},
+      {"init --cell lstm --input-size 3 --hidden-size 4 --gate-clip inf -o " + out, "not a finite number", 2},
+      {"import --from tf1 --forget-bias nan " + out + " -o " + out, "--forget-bias: 'nan' is not a finite number", 2},
+      {"export --to tf1 --forget-bias inf " + out + " -o " + out, "--forget-bias: 'inf' is not a finite number", 2},
       {"init --cell lstm --input-size 3 --hidden-size 4 -o " + dir.file("no/such/dir/x.safetensors"), "no/such/dir", 1},
       {"inspect " + dir.file("missing.safetensors"), "missing.safetensors", 1},
       {"", "subcommand", 2},
@@ -231,6 +240,31 @@ TEST(CliForward, BadInputIsAnErrorAndLeavesNoOutput) {
     EXPECT_NE(r.output.find(message), std::string::npos) << file << ": " << r.output;
     EXPECT_FALSE(std::filesystem::exists(out)) << file;
   }
+  // NaN or infinity anywhere in input, h0 or c0 is refused, naming the tensor and the element.
+  Tensor<float> nan_input({5, 2, 3}), h0({1, 2, 4});
+  nan_input.storage()[1 * 6 + 1 * 3 + 2] = std::numeric_limits<float>::quiet_NaN();
+  h0.storage()[5] = -std::numeric_limits<float>::infinity();
+  write_safetensors(dir.file("nan.safetensors"), {safetensors_tensor("input", nan_input.view())}, {});
+  write_safetensors(dir.file("inf_h0.safetensors"),
+                    {safetensors_tensor("input", ok.view()), safetensors_tensor("h0", h0.view())}, {});
+  for (const auto& [file, message] : std::vector<std::pair<std::string, std::string>>{
+           {"nan.safetensors", "tensor 'input' holds nan at [1, 1, 2]"},
+           {"inf_h0.safetensors", "tensor 'h0' holds -inf at [0, 1, 1]"}}) {
+    const auto r = run_cli("forward " + model + " " + dir.file(file) + " -o " + out);
+    EXPECT_EQ(r.exit_code, 1) << file << ": " << r.output;
+    EXPECT_NE(r.output.find(message), std::string::npos) << file << ": " << r.output;
+    EXPECT_NE(r.output.find("--allow-nonfinite"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(out)) << file;
+  }
+  // Asked for, the NaN flows through: the batch entry that held it is NaN, the other is not.
+  ASSERT_EQ(run_cli("forward --allow-nonfinite " + model + " " + dir.file("nan.safetensors") + " -o " + out).exit_code,
+            0);
+  const SafetensorsFile y = SafetensorsFile::read(out);
+  const Tensor<float> h_n = y.to_float(y.at("h_n"));
+  EXPECT_TRUE(std::isnan(h_n.storage()[4])) << "batch entry 1";
+  EXPECT_TRUE(std::isfinite(h_n.storage()[0])) << "batch entry 0";
+  std::filesystem::remove(out);
+
   const auto not_a_model =
       run_cli("forward " + dir.file("wrong.safetensors") + " " + dir.file("wrong.safetensors") + " -o " + out);
   EXPECT_EQ(not_a_model.exit_code, 1);

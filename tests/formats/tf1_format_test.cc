@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <limits>
 
 #include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/formats/tf1.h"
@@ -140,6 +141,19 @@ TEST(Tf1Format, ForgetBiasIsFoldedIntoTheForgetBlock) {
   const auto bb = b.model.store.value<double>(b.model.store.at("lstm/l1/fw/bias_ih"));
   for (int64_t j = 0; j < 20; ++j)
     EXPECT_EQ(bb[j] - ba[j], j >= 5 && j < 10 ? 2.0 : 0.0) << j;  // rows of f (i, f, g, o)
+}
+
+TEST(Tf1Format, ANonFiniteForgetBiasIsRefusedBothWays) {
+  const auto variables = read_tf1_variables(fixture("lstm_multi_2layers.npz"));
+  Tf1ImportOptions nan;
+  nan.forget_bias = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_NE(error_of([&] { import_tf1(variables, "x", nan); }).find("forget_bias nan is not a finite number"),
+            std::string::npos);
+  const Tf1Import ok = import_tf1(variables, "x", {});
+  EXPECT_NE(error_of([&] {
+              export_tf1(ok.model, std::numeric_limits<double>::infinity(), ok.cell_paths);
+            }).find("export to TF1: forget_bias inf is not a finite number"),
+            std::string::npos);
 }
 
 TEST(Tf1Format, DefaultNamesAreTf1s) {

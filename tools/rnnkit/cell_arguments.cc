@@ -17,12 +17,12 @@ std::vector<CLI::Option*> add_cell_arguments(CLI::App& command, CellArguments& a
       command.add_option("--activation", args.activation, "LSTM/GRU cell activation: tanh (default) or relu")
           ->check(CLI::IsMember({"tanh", "relu"})),
       command.add_option("--gate-clip", args.gate_clip, "Clip gate pre-activations to [-C, C] (ONNX clip)")
-          ->check(CLI::PositiveNumber),
+          ->check(kFiniteNumber & CLI::PositiveNumber),
       command.add_option("--cell-clip", args.cell_clip, "LSTM: clip c_t to [-C, C] (TF1 cell_clip)")
-          ->check(CLI::PositiveNumber),
+          ->check(kFiniteNumber & CLI::PositiveNumber),
       command
           .add_option("--proj-clip", args.proj_clip, "LSTM with --proj-size: clip the projected h_t (TF1 proj_clip)")
-          ->check(CLI::PositiveNumber),
+          ->check(kFiniteNumber & CLI::PositiveNumber),
       command
           .add_option("--gru-reset", args.gru_reset,
                       "GRU reset gate: after W_hn h (PyTorch, Keras; default) or before (TF1)")

@@ -25,6 +25,9 @@ struct ExitStatus {
 
 // Adds --threads N to a compute command; the value is applied before the command runs.
 void add_threads_option(CLI::App& command, int& threads);
+// Refuses nan, inf and anything else that is not a finite number ("--forget-bias nan" would
+// write NaN weights).
+extern const CLI::Validator kFiniteNumber;
 void apply_threads(int threads);
 
 // A number in `digits` significant digits (printf's %g), for tables.

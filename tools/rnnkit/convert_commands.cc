@@ -236,7 +236,8 @@ void add_import_command(CLI::App& app) {
   cmd->add_option("--node", args->nodes, "onnx: a recurrent node to import (repeat to stack; default: every one)");
   cmd->add_option("--prefix", args->prefix, "pytorch, tf1: only the tensors under this prefix, e.g. 'encoder.rnn.'");
   cmd->add_option("--forget-bias", args->forget_bias,
-                  "tf1: the LSTM's run-time forget_bias, folded into the bias (default 1)");
+                  "tf1: the LSTM's run-time forget_bias, folded into the bias (default 1)")
+      ->check(kFiniteNumber);
   cmd->add_option("--dtype", args->dtype, "tf1: f32 or f64 (default: f64 if every tensor is F64)")
       ->check(CLI::IsMember({"f32", "f64"}));
   cmd->add_option("--layer", args->layers,
@@ -253,9 +254,9 @@ void add_import_command(CLI::App& app) {
   cmd->add_option("--gru-reset", args->gru_reset, "keras: a GRU's reset form, needed when it has no biases")
       ->check(CLI::IsMember({"after", "before"}));
   cmd->add_option("--cell-clip", args->cell_clip, "tf1: LSTMCell's cell_clip (not stored with the variables)")
-      ->check(CLI::PositiveNumber);
+      ->check(kFiniteNumber & CLI::PositiveNumber);
   cmd->add_option("--proj-clip", args->proj_clip, "tf1: LSTMCell's proj_clip (not stored with the variables)")
-      ->check(CLI::PositiveNumber);
+      ->check(kFiniteNumber & CLI::PositiveNumber);
   cmd->add_option("--scope", args->scope, "Scope of the layer's variables (default: the cell name)");
   cmd->add_option("input", args->input, "The file to convert")->required();
   cmd->add_option("-o,--output", args->output, "Output checkpoint (.safetensors)")->required();
@@ -270,7 +271,8 @@ void add_export_command(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf1"}));
   cmd->add_option("--forget-bias", args->forget_bias,
-                  "tf1: forget_bias to take out of the LSTM bias (default: as imported, else 1)");
+                  "tf1: forget_bias to take out of the LSTM bias (default: as imported, else 1)")
+      ->check(kFiniteNumber);
   cmd->add_option("--prefix", args->prefix,
                   "pytorch: module prefix for the tensor names (default: the one recorded at import)");
   cmd->add_option("model", args->model, "A checkpoint written by rnnkit init or import")->required();

@@ -72,7 +72,7 @@ void add_sample_command(CLI::App& app) {
   cmd->add_option("--length", args->options.length, "Characters to generate (default 200)")
       ->check(CLI::Range(0, 1 << 24));
   cmd->add_option("--temperature", args->options.temperature, "Softmax temperature; 0 picks the likeliest (default 1)")
-      ->check(CLI::Range(0.0, 100.0));
+      ->check(kFiniteNumber & CLI::Range(0.0, 100.0));
   cmd->add_option("--seed", args->options.seed, "Seed of the sampling stream (default 0)");
   cmd->add_option("--prompt", args->options.prompt, "Text to start from (its characters must be in the vocabulary)");
   add_threads_option(*cmd, args->threads);

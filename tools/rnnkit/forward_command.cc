@@ -1,6 +1,7 @@
 // rnnkit forward: run a recurrent layer checkpoint on inputs from a safetensors file and
 // write output, h_n and (LSTM) c_n with PyTorch's shapes, so that a user can compare them
 // with what their PyTorch model gives.
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
@@ -15,8 +16,27 @@ namespace {
 struct ForwardArgs {
   std::string model, input, output;
   bool batch_first = false;
+  bool allow_nonfinite = false;
   int threads = 0;
 };
+
+// A NaN or infinity in an input would come out as NaN outputs with exit code 0: refused, with
+// where it is, unless asked for.
+void refuse_nonfinite(const Tensor<float>& t, const std::string& name, const ForwardArgs& args) {
+  if (args.allow_nonfinite) return;
+  const std::span<const float> values = t.storage();
+  const auto bad = std::find_if(values.begin(), values.end(), [](float v) { return !std::isfinite(v); });
+  if (bad == values.end()) return;
+  int64_t flat = bad - values.begin();
+  std::string index;
+  for (int64_t d = t.rank() - 1; d >= 0; --d) {
+    const int64_t extent = t.shape()[static_cast<std::size_t>(d)];
+    index = std::to_string(flat % extent) + (index.empty() ? "" : ", ") + index;
+    flat /= extent;
+  }
+  throw Error("input file '" + args.input + "': tensor '" + name + "' holds " + std::to_string(*bad) + " at [" + index +
+              "]; rnnkit forward computes with finite values only (--allow-nonfinite to compute anyway)");
+}
 
 void run_forward(const ForwardArgs& args) {
   apply_threads(args.threads);
@@ -28,6 +48,7 @@ void run_forward(const ForwardArgs& args) {
                 "': no tensor named 'input' (expected input, and optionally lengths, h0, c0)");
   }
   const Tensor<float> x = in.to_float(in.at("input"));
+  refuse_nonfinite(x, "input", args);
   std::vector<int64_t> lengths;
   if (const SafetensorsEntry* e = in.find("lengths")) {
     const Tensor<double> values = in.to_double(*e);
@@ -41,8 +62,14 @@ void run_forward(const ForwardArgs& args) {
     }
   }
   Tensor<float> h0, c0;
-  if (const SafetensorsEntry* e = in.find("h0")) h0 = in.to_float(*e);
-  if (const SafetensorsEntry* e = in.find("c0")) c0 = in.to_float(*e);
+  if (const SafetensorsEntry* e = in.find("h0")) {
+    h0 = in.to_float(*e);
+    refuse_nonfinite(h0, "h0", args);
+  }
+  if (const SafetensorsEntry* e = in.find("c0")) {
+    c0 = in.to_float(*e);
+    refuse_nonfinite(c0, "c0", args);
+  }
   auto view = [](const Tensor<float>& t) { return t.numel() > 0 ? t.view() : TensorView<const float>(); };
 
   RecurrentLayer<float> layer(model.store, model.scope, model.spec, model.options);
@@ -69,6 +96,7 @@ void add_forward_command(CLI::App& app) {
       ->required();
   cmd->add_option("-o,--output", args->output, "Output file (.safetensors)")->required();
   cmd->add_flag("--batch-first", args->batch_first, "input and output are [B, T, ...]");
+  cmd->add_flag("--allow-nonfinite", args->allow_nonfinite, "Compute with NaN or infinite inputs instead of refusing");
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_forward(*args); });
 }

@@ -113,7 +113,8 @@ void add_init_command(CLI::App& app) {
                   "Initializer of weight_ih (and weight_hr), e.g. 'glorot_uniform'");
   cmd->add_option("--recurrent-init", args->recurrent_init, "Initializer of weight_hh, e.g. 'per_gate(orthogonal)'");
   cmd->add_option("--bias-init", args->bias_init, "Initializer of bias_ih, e.g. 'chrono(t_max=100)'");
-  cmd->add_option("--forget-bias", args->forget_bias, "Value of the LSTM forget gate's block of bias_ih");
+  cmd->add_option("--forget-bias", args->forget_bias, "Value of the LSTM forget gate's block of bias_ih")
+      ->check(kFiniteNumber);
   cmd->add_option("--peephole-init", args->peephole_init, "Initializer of weight_peephole (with --peepholes)");
   cmd->add_option("--merge", args->merge, "Bidirectional output: concat (PyTorch), or sum, mul, ave (Keras)")
       ->capture_default_str()

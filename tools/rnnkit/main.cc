@@ -1,5 +1,6 @@
 // rnnkit: one binary with subcommands. Turns library errors into messages and exit codes:
 //   0 success, 1 an error in the input or the work (message on stderr), 2 a usage error.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -14,6 +15,15 @@ void add_threads_option(CLI::App& command, int& threads) {
   command.add_option("--threads", threads, "Threads to compute with (default: OMP_NUM_THREADS, else all cores)")
       ->check(CLI::Range(1, 4096));
 }
+
+const CLI::Validator kFiniteNumber(
+    [](const std::string& text) -> std::string {
+      double value = 0.0;
+      if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
+      if (!std::isfinite(value)) return "'" + text + "' is not a finite number";
+      return "";
+    },
+    "FINITE");
 
 void apply_threads(int threads) { set_threads(threads > 0 ? threads : default_threads()); }
 
