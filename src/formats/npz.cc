@@ -45,6 +45,10 @@ class Bytes {
   std::string where_;
 };
 
+// Deflate encodes a run in 258-byte matches of at least 1 bit each: no stream inflates to more
+// than about 1032 times its size, so a larger claim is a lie detected before allocating.
+constexpr std::size_t kMaxDeflateRatio = 1032;
+
 std::vector<std::byte> inflate_raw(const std::byte* data, std::size_t size, std::size_t expected,
                                    const std::string& where) {
   std::vector<std::byte> out(expected);
@@ -131,14 +135,23 @@ NpyArray parse_npy(const std::vector<std::byte>& bytes, const std::string& where
   if (kind == nullptr) {
     throw Error(where + ": .npy dtype '" + descr + "' is not supported (expected <f4, <f8, <i4, <i8 or |b1)");
   }
-  NpyArray out{kind->dtype, Tensor<double>(shape)};
-  const std::size_t data_at = header_at + header_len;
-  const std::size_t n = static_cast<std::size_t>(out.values.numel());
-  if (n > (bytes.size() - std::min(bytes.size(), data_at)) / kind->size || bytes.size() - data_at != n * kind->size) {
-    throw Error(where + ": .npy data is " + std::to_string(bytes.size() - std::min(bytes.size(), data_at)) +
-                " bytes, the shape " + shape_to_string(shape) + " of " + descr + " needs " +
-                std::to_string(n * kind->size));
+  // The shape is a claim: checked against the bytes that follow before anything is allocated.
+  int64_t elements = 0;
+  try {
+    elements = shape_numel(shape, ".npy shape");
+  } catch (const Error&) {
+    throw Error(where + ": .npy shape '" + shape_text + "' has more elements than int64 holds");
   }
+  const std::size_t data_at = header_at + header_len;
+  const std::size_t available = bytes.size() - std::min(bytes.size(), data_at);
+  const auto n = static_cast<std::size_t>(elements);
+  if (n > available / kind->size || available != n * kind->size) {
+    throw Error(where + ": .npy shape " + shape_to_string(shape) + " of " + descr + " needs " +
+                (n > available / kind->size ? std::to_string(n) + " x " + std::to_string(kind->size)
+                                            : std::to_string(n * kind->size)) +
+                " bytes, the data is " + std::to_string(available) + " bytes");
+  }
+  NpyArray out{kind->dtype, Tensor<double>(shape)};
   const std::byte* p = bytes.data() + data_at;
   for (std::size_t i = 0; i < n; ++i) {
     double v = 0;
@@ -166,9 +179,10 @@ NpyArray parse_npy(const std::vector<std::byte>& bytes, const std::string& where
 
 }  // namespace
 
-std::map<std::string, NpyArray> read_npz(const std::string& path) {
-  const std::vector<std::byte> file = read_file(path);
-  const std::string where = "npz file '" + path + "'";
+std::map<std::string, NpyArray> read_npz(const std::string& path) { return parse_npz(read_file(path), path); }
+
+std::map<std::string, NpyArray> parse_npz(const std::vector<std::byte>& file, const std::string& origin) {
+  const std::string where = "npz file '" + origin + "'";
   const Bytes b(file, where);
   // The end-of-central-directory record: the last signature within the final 64 KiB + 22 bytes.
   std::size_t eocd = std::string::npos;
@@ -184,6 +198,9 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
   const uint32_t entries = b.u16(eocd + 10);
   std::size_t at = b.u32(eocd + 16);
   if (entries == 0xffff || at == 0xffffffff) throw Error(where + ": ZIP64 archives are not supported");
+  // Everything inflated together may exceed the archive by kNpzInflateAllowance at most: a few
+  // bytes of deflate must not cost gigabytes.
+  std::size_t inflate_budget = file.size() + kNpzInflateAllowance;
   std::map<std::string, NpyArray> out;
   for (uint32_t e = 0; e < entries; ++e) {
     if (b.u32(at) != 0x02014b50) throw Error(where + ": central directory entry " + std::to_string(e) + " is corrupt");
@@ -204,13 +221,23 @@ std::map<std::string, NpyArray> read_npz(const std::string& path) {
       if (packed != size) throw Error(entry_where + ": stored entry with different sizes");
       raw.assign(b.at(data), b.at(data) + packed);
     } else if (method == 8) {
-      if (size > (std::size_t{1} << 34)) throw Error(entry_where + ": " + std::to_string(size) + " bytes is too large");
+      if (size / kMaxDeflateRatio > packed) {
+        throw Error(entry_where + ": claims " + std::to_string(size) + " bytes inflated from " +
+                    std::to_string(packed) + ", more than deflate can encode in that many");
+      }
+      if (size > inflate_budget) {
+        throw Error(entry_where + ": inflates to " + std::to_string(size) + " bytes, past the limit of the archive's " +
+                    std::to_string(file.size()) + " bytes + " + std::to_string(kNpzInflateAllowance >> 20) +
+                    " MiB for everything inflated");
+      }
+      inflate_budget -= size;
       raw = inflate_raw(b.at(data), packed, size, entry_where);
     } else {
       throw Error(entry_where + ": compression method " + std::to_string(method) + " (expected stored or deflate)");
     }
     std::string key = name;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);
+    if (out.contains(key)) throw Error(entry_where + ": a second array named '" + key + "'");
     out[key] = parse_npy(raw, entry_where);
   }
   return out;

@@ -31,38 +31,56 @@ onnx::ModelProto parse_model(const std::string& path) {
   return model;
 }
 
+// The number of values a tensor holds, whichever field holds them; 0 for other types.
+std::size_t stored_values(const onnx::TensorProto& t) {
+  if (t.data_type() == onnx::TensorProto::FLOAT) {
+    return t.has_raw_data() ? t.raw_data().size() / 4 : static_cast<std::size_t>(t.float_data_size());
+  }
+  if (t.data_type() == onnx::TensorProto::DOUBLE) {
+    return t.has_raw_data() ? t.raw_data().size() / 8 : static_cast<std::size_t>(t.double_data_size());
+  }
+  return 0;
+}
+
 Tensor<double> tensor_values(const onnx::TensorProto& t, const std::string& where) {
+  const std::string what = where + ": tensor '" + t.name() + "'";
+  if (t.data_location() == onnx::TensorProto::EXTERNAL || t.external_data_size() > 0) {
+    throw Error(what + " keeps its data in an external file; rnnkit reads only weights held in the model file");
+  }
+  if (t.data_type() != onnx::TensorProto::FLOAT && t.data_type() != onnx::TensorProto::DOUBLE) {
+    throw Error(what + " has ONNX data type " + std::to_string(t.data_type()) + ", expected FLOAT (1) or DOUBLE (11)");
+  }
+  // The dims are a claim, checked against the values the file holds before allocating.
   Shape shape(t.dims().begin(), t.dims().end());
-  for (const int64_t d : shape) {
-    if (d < 0 || d > (int64_t{1} << 32)) throw Error(where + ": tensor '" + t.name() + "' has a bad dimension");
+  int64_t elements = 0;
+  try {
+    elements = shape_numel(shape, "dims");
+  } catch (const Error&) {
+    throw Error(what + " has dims " + shape_to_string(shape) + ", expected non-negative extents of an int64 size");
+  }
+  const auto n = static_cast<std::size_t>(elements);
+  if (n != stored_values(t)) {
+    throw Error(what + " has dims " + shape_to_string(shape) + " (" + std::to_string(n) + " values) but holds " +
+                std::to_string(stored_values(t)) + " values");
+  }
+  const std::size_t element_size = t.data_type() == onnx::TensorProto::FLOAT ? 4 : 8;
+  if (t.has_raw_data() && t.raw_data().size() != n * element_size) {
+    throw Error(what + " has " + std::to_string(t.raw_data().size()) + " bytes of raw data, expected " +
+                std::to_string(n * element_size));
   }
   Tensor<double> out(shape);
-  const auto n = static_cast<std::size_t>(out.numel());
-  if (t.data_type() == onnx::TensorProto::FLOAT) {
-    if (t.has_raw_data()) {
-      if (t.raw_data().size() != n * 4) throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
-      for (std::size_t i = 0; i < n; ++i) {
-        float f;
-        std::memcpy(&f, t.raw_data().data() + 4 * i, 4);
-        out[static_cast<int64_t>(i)] = f;
-      }
+  for (std::size_t i = 0; i < n; ++i) {
+    double v = 0.0;
+    if (t.has_raw_data() && element_size == 4) {
+      float f;
+      std::memcpy(&f, t.raw_data().data() + 4 * i, 4);
+      v = f;
+    } else if (t.has_raw_data()) {
+      std::memcpy(&v, t.raw_data().data() + 8 * i, 8);
     } else {
-      if (static_cast<std::size_t>(t.float_data_size()) != n)
-        throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
-      for (std::size_t i = 0; i < n; ++i) out[static_cast<int64_t>(i)] = t.float_data(static_cast<int>(i));
+      v = element_size == 4 ? t.float_data(static_cast<int>(i)) : t.double_data(static_cast<int>(i));
     }
-  } else if (t.data_type() == onnx::TensorProto::DOUBLE) {
-    if (t.has_raw_data()) {
-      if (t.raw_data().size() != n * 8) throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
-      std::memcpy(out.storage().data(), t.raw_data().data(), n * 8);
-    } else {
-      if (static_cast<std::size_t>(t.double_data_size()) != n)
-        throw Error(where + ": tensor '" + t.name() + "' has the wrong amount of data");
-      for (std::size_t i = 0; i < n; ++i) out[static_cast<int64_t>(i)] = t.double_data(static_cast<int>(i));
-    }
-  } else {
-    throw Error(where + ": tensor '" + t.name() + "' has ONNX data type " + std::to_string(t.data_type()) +
-                ", expected FLOAT (1) or DOUBLE (11)");
+    out[static_cast<int64_t>(i)] = v;
   }
   return out;
 }
@@ -237,7 +255,9 @@ RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& opt
   const onnx::ModelProto model = parse_model(path);
   const onnx::GraphProto& graph = model.graph();
   std::map<std::string, const onnx::TensorProto*> constants;
-  for (const onnx::TensorProto& t : graph.initializer()) constants[t.name()] = &t;
+  for (const onnx::TensorProto& t : graph.initializer()) {
+    if (!constants.emplace(t.name(), &t).second) throw Error(where + ": two initializers are named '" + t.name() + "'");
+  }
   for (const onnx::NodeProto& n : graph.node()) {
     if (n.op_type() == "Constant" && n.output_size() == 1) {
       if (const onnx::AttributeProto* v = attribute(n, "value"); v != nullptr && v->has_t())

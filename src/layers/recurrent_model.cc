@@ -150,6 +150,22 @@ RecurrentModel load_recurrent_model(const std::string& path, std::optional<DType
     throw Error(where + ": no rnnkit.model metadata; expected a checkpoint written by rnnkit init (or rnnkit import)");
   }
   RecurrentDescription d = parse_recurrent_model_json(it->second, where);
+  // The description is a claim (hidden_size 12000, 4096 layers...): every parameter it implies
+  // must be in the file with its shape before a byte is allocated for it.
+  const std::string declared = std::string(cell_name(d.spec.cell)) + ", hidden_size " +
+                               std::to_string(d.spec.hidden_size) + ", num_layers " + std::to_string(d.spec.num_layers);
+  for (const RecurrentParameter& p : recurrent_parameters(d.spec)) {
+    const std::string name = d.scope + "/" + p.name;
+    const SafetensorsEntry* e = file.find(name);
+    if (e == nullptr) {
+      throw Error(where + ": its model description (" + declared + ") has a parameter '" + name +
+                  "' that the file does not hold");
+    }
+    if (e->shape != p.shape) {
+      throw Error(where + ": its model description (" + declared + ") gives '" + name + "' the shape " +
+                  shape_to_string(p.shape) + ", the file holds " + shape_to_string(e->shape));
+    }
+  }
   if (!dtype) {
     const SafetensorsEntry* e = file.find(d.scope + "/" + recurrent_parameters(d.spec)[0].name);
     dtype = e != nullptr && e->dtype == "F64" ? DType::f64 : DType::f32;

@@ -121,13 +121,20 @@ void RunDirectory::write(const std::string& name, const std::string& text) const
   write_text((fs::path(path_) / name).string(), text);
 }
 
+ParameterBudget checkpoint_budget(const SafetensorsFile& file) {
+  int64_t elements = 0;
+  for (const SafetensorsEntry& e : file.entries()) elements += shape_numel(e.shape);  // bounded by the file size
+  return {elements, "as many as checkpoint '" + file.origin() +
+                        "' holds in all: its run config describes a larger model than the file"};
+}
+
 RunCheckpoint locate_run_checkpoint(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
     const RunDirectory dir = RunDirectory::open(path);
     const std::optional<std::string> latest = dir.latest_checkpoint();
     if (!latest) throw Error("run directory '" + path + "': no checkpoint in " + path + "/checkpoints");
-    return {dir.config(), *latest};
+    return {dir.config(), *latest, checkpoint_budget(SafetensorsFile::read(*latest))};
   }
   const SafetensorsFile file = SafetensorsFile::read(path);
   const auto it = file.metadata().find("rnnkit.run_config");
@@ -135,7 +142,7 @@ RunCheckpoint locate_run_checkpoint(const std::string& path) {
     throw Error("checkpoint '" + path + "' has no rnnkit.run_config metadata: only checkpoints rnnkit train wrote " +
                 "say which model and task they belong to");
   }
-  return {parse_run_config(it->second, path + " (rnnkit.run_config)"), path};
+  return {parse_run_config(it->second, path + " (rnnkit.run_config)"), path, checkpoint_budget(file)};
 }
 
 std::string metrics_line(const StepRecord& r) {

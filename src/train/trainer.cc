@@ -50,9 +50,10 @@ std::unique_ptr<Optimizer> create_optimizer(const OptimizerConfig& c) {
   throw Error("optimizer '" + c.name + "': unknown (expected sgd, adam, adamw, rmsprop or adagrad)");
 }
 
-Trainer::Trainer(RunConfig config)
+Trainer::Trainer(RunConfig config, const ParameterBudget& budget)
     : config_(std::move(config)), task_(TrainingTask::create(config_.task)), store_(config_.seed, DType::f32) {
   config_.schedule.validate();
+  store_.set_element_budget(budget.elements, budget.reason);
   model_ = std::make_unique<SequenceModel>(store_, config_.model, *task_);
   optimizer_ = create_optimizer(config_.optimizer);
   tape_ = std::make_unique<Tape<float>>(store_);

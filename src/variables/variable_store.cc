@@ -99,6 +99,11 @@ const Variable& VariableStore::get_variable(std::string_view name, const Shape& 
                 " has reuse=yes, which only shares existing variables; use reuse=auto to create it");
   }
 
+  if (element_budget_ > 0 && numel > element_budget_ - elements_) {
+    throw Error("variable '" + full + "' " + shape_to_string(shape) + " (" + std::to_string(numel) +
+                " elements) would bring the model to more than " + std::to_string(element_budget_) + " elements, " +
+                budget_reason_);
+  }
   InitializerPtr init;
   for (const auto& [pattern, override_init] : overrides_) {
     if (glob_match(pattern, full)) {
@@ -145,6 +150,7 @@ const Variable& VariableStore::get_variable(std::string_view name, const Shape& 
   }
   variables_.push_back(std::move(v));
   index_.emplace(full, variables_.size() - 1);
+  elements_ += numel;
   return variables_.back();
 }
 
@@ -193,10 +199,12 @@ void VariableStore::zero_grad() {
   }
 }
 
-int64_t VariableStore::parameter_count() const {
-  int64_t n = 0;
-  for (const Variable& v : variables_) n += v.numel;
-  return n;
+void VariableStore::set_element_budget(int64_t elements, std::string reason) {
+  if (elements < 0) throw Error("set_element_budget: " + std::to_string(elements) + " elements, expected >= 0");
+  element_budget_ = elements;
+  budget_reason_ = std::move(reason);
 }
+
+int64_t VariableStore::parameter_count() const { return elements_; }
 
 }  // namespace rnnkit

@@ -287,3 +287,60 @@ TEST(OnnxFormat, PeepholesClipActivationsAndNoBiasAreWrittenAsOnnxHasThem) {
 
 }  // namespace
 }  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// A tensor's dims are a claim checked against the values the file holds before allocating
+// (dims [1, 20000, 20000] over no data would take 3 GB); data in an external file is refused.
+TEST(OnnxFormat, TensorsClaimingMoreThanTheyHoldAreRefused) {
+  TempDir dir;
+  auto first_lstm_w = [](onnx::ModelProto& m) -> onnx::TensorProto& {
+    for (const auto& n : m.graph().node()) {
+      if (n.op_type() != "LSTM") continue;
+      for (auto& t : *m.mutable_graph()->mutable_initializer()) {
+        if (t.name() == n.input(1)) return t;
+      }
+    }
+    throw std::runtime_error("no LSTM W");
+  };
+  onnx::ModelProto huge = load(fixture("lstm_bi_2layers.onnx"));
+  onnx::TensorProto& w = first_lstm_w(huge);
+  const std::string name = w.name();
+  w.clear_dims();
+  for (const int64_t d : {1, 20000, 20000}) w.add_dims(d);
+  w.clear_raw_data();
+  save(huge, dir.file("huge.onnx"));
+  std::string message = error_of([&] { import_onnx(dir.file("huge.onnx")); });
+  EXPECT_NE(message.find("tensor '" + name + "' has dims [1,20000,20000] (400000000 values) but holds 0 values"),
+            std::string::npos)
+      << message;
+
+  onnx::ModelProto overflow = load(fixture("lstm_bi_2layers.onnx"));
+  onnx::TensorProto& o = first_lstm_w(overflow);
+  o.clear_dims();
+  for (const int64_t d : {int64_t{1} << 40, int64_t{1} << 40}) o.add_dims(d);
+  save(overflow, dir.file("overflow.onnx"));
+  message = error_of([&] { import_onnx(dir.file("overflow.onnx")); });
+  EXPECT_NE(message.find("expected non-negative extents of an int64 size"), std::string::npos) << message;
+
+  onnx::ModelProto external = load(fixture("lstm_bi_2layers.onnx"));
+  onnx::TensorProto& e = first_lstm_w(external);
+  e.clear_raw_data();
+  e.set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* location = e.add_external_data();
+  location->set_key("location");
+  location->set_value("../../../../etc/passwd");
+  save(external, dir.file("external.onnx"));
+  message = error_of([&] { import_onnx(dir.file("external.onnx")); });
+  EXPECT_NE(message.find("tensor '" + name + "' keeps its data in an external file"), std::string::npos) << message;
+
+  onnx::ModelProto twice = load(fixture("lstm_bi_2layers.onnx"));
+  *twice.mutable_graph()->add_initializer() = first_lstm_w(twice);
+  save(twice, dir.file("twice.onnx"));
+  message = error_of([&] { import_onnx(dir.file("twice.onnx")); });
+  EXPECT_NE(message.find("two initializers are named '" + name + "'"), std::string::npos) << message;
+}
+
+}  // namespace
+}  // namespace rnnkit

@@ -22,7 +22,7 @@ void run_evaluate(const EvaluateArgs& args) {
   apply_threads(args.threads);
   RunCheckpoint located = locate_run_checkpoint(args.target);
   if (args.batches > 0) located.config.train.eval_batches = args.batches;
-  Trainer trainer(located.config);
+  Trainer trainer(located.config, located.budget);
   trainer.load_variables(located.checkpoint);
   const EvalRecord r = trainer.evaluate();
   const TrainingTask& task = trainer.task();
@@ -46,7 +46,7 @@ void run_sample(const SampleArgs& args) {
     throw Error("sample: '" + args.target + "' is a model of task " + located.config.task.name +
                 "; text comes from char_lm models");
   }
-  Trainer trainer(located.config);
+  Trainer trainer(located.config, located.budget);
   trainer.load_variables(located.checkpoint);
   std::cout << sample_text(trainer.model(), trainer.store(), *trainer.task().corpus(), args.options) << "\n";
 }

@@ -65,7 +65,8 @@ struct ConfiguredModel {
 
 ConfiguredModel configured_model(RunConfig config, const std::string& checkpoint, uint64_t seed) {
   if (checkpoint.empty()) config.seed = seed;
-  Trainer trainer(config);
+  Trainer trainer(config,
+                  checkpoint.empty() ? ParameterBudget{} : checkpoint_budget(SafetensorsFile::read(checkpoint)));
   if (!checkpoint.empty()) trainer.load_variables(checkpoint);
   ConfiguredModel m;
   m.spec = trainer.model().spec();

@@ -153,9 +153,9 @@ void train(const TrainArgs& args, Communicator* comm) {
     dir = RunDirectory::open(args.resume);
     RunConfig config = dir->config();
     if (args.steps > 0) config.train.steps = args.steps;
-    trainer.emplace(config);
     const std::optional<std::string> latest = dir->latest_checkpoint();
     if (!latest) throw Error("run directory '" + args.resume + "': no checkpoint to resume from");
+    trainer.emplace(config, checkpoint_budget(SafetensorsFile::read(*latest)));
     trainer->resume(*latest);
     trainer->set_communicator(comm);
     trainer->check_replicas();

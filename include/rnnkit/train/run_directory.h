@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/train/run_config.h"
 #include "rnnkit/train/trainer.h"
 
@@ -51,8 +52,13 @@ class RunDirectory {
 struct RunCheckpoint {
   RunConfig config;
   std::string checkpoint;
+  ParameterBudget budget;  // checkpoint_budget of the checkpoint: build the Trainer with it
 };
 RunCheckpoint locate_run_checkpoint(const std::string& path);
+
+// As many elements as the checkpoint's tensors hold in all: a run config recorded in (or next
+// to) a file may not describe a model larger than the file can fill.
+ParameterBudget checkpoint_budget(const SafetensorsFile& file);
 
 std::string metrics_line(const StepRecord& record);
 std::string metrics_line(const EvalRecord& record);

@@ -60,10 +60,18 @@ struct EvalRecord {
   std::optional<double> accuracy;
 };
 
+// At most how many parameter elements a Trainer may create (0: no limit), and why; see
+// VariableStore::set_element_budget. A model about to be filled from a checkpoint is built only
+// as large as the checkpoint can fill (checkpoint_budget in run_directory.h).
+struct ParameterBudget {
+  int64_t elements = 0;
+  std::string reason;
+};
+
 class Trainer {
  public:
   // Builds the task, the store (seeded with config.seed) and the model's variables.
-  explicit Trainer(RunConfig config);
+  explicit Trainer(RunConfig config, const ParameterBudget& budget = {});
   ~Trainer();
 
   // Warm start (config.transfer): restores the mapped, selected variables from init_from

@@ -141,6 +141,11 @@ class VariableStore {
   // Sum of the variables' element counts (padding excluded).
   int64_t parameter_count() const;
 
+  // From now on a variable that would bring parameter_count() past `elements` is refused with an
+  // Error ending in `reason`, before anything is allocated or initialized: a model described by
+  // a file is built only as large as the file can fill. 0 lifts the limit.
+  void set_element_budget(int64_t elements, std::string reason);
+
  private:
   struct ScopeFrame {
     std::string name;  // full scope name
@@ -157,7 +162,10 @@ class VariableStore {
   std::map<std::string, std::size_t, std::less<>> index_;
   AlignedBuffer params_;
   AlignedBuffer grads_;
-  int64_t size_ = 0;  // elements in use, padding included
+  int64_t size_ = 0;      // elements in use, padding included
+  int64_t elements_ = 0;  // parameter_count()
+  int64_t element_budget_ = 0;
+  std::string budget_reason_;
 };
 
 // Checks a relative or full variable name; throws Error naming `what` and the bad part.
