@@ -27,6 +27,8 @@ class FileDescriptor {
   }
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
+  FileDescriptor(FileDescriptor&& other) noexcept : fd_(other.release()) {}
+  FileDescriptor& operator=(FileDescriptor&&) = delete;
   int get() const { return fd_; }
   int release() {
     const int fd = fd_;
@@ -117,15 +119,31 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
   if (dir_fd.get() >= 0) ::fsync(dir_fd.get());  // best effort: the rename is done
 }
 
-std::vector<std::byte> read_file(const std::string& path) {
-  // O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below anyway.
+namespace {
+
+// Opens `path` for reading if it is a regular file. O_NONBLOCK: opening a named pipe must not
+// wait for a writer; it is refused anyway.
+FileDescriptor open_regular_file(const std::string& path, struct stat& info) {
   FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (fd.get() < 0) fail("cannot open", path, errno);
-  struct stat info {};
   if (::fstat(fd.get(), &info) != 0) fail("cannot examine", path, errno);
   if (!S_ISREG(info.st_mode)) {
     throw Error("cannot read '" + path + "': it is " + file_kind(info.st_mode) + ", expected a regular file");
   }
+  return fd;
+}
+
+}  // namespace
+
+uint64_t regular_file_size(const std::string& path) {
+  struct stat info {};
+  open_regular_file(path, info);
+  return static_cast<uint64_t>(info.st_size);
+}
+
+std::vector<std::byte> read_file(const std::string& path) {
+  struct stat info {};
+  FileDescriptor fd = open_regular_file(path, info);
   // The size the file has now is all that is read: a file that grows meanwhile (or claims a
   // size of 0 like those in /proc) cannot make the read unbounded.
   const auto size = static_cast<std::size_t>(info.st_size);

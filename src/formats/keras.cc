@@ -1,5 +1,6 @@
-// Keras 2 HDF5 weight files; see formats/keras.h. HDF5 through its C API; its own error
-// printing is switched off while rnnkit calls it (library code never prints).
+// Keras 2 HDF5 weight files; see formats/keras.h. Read through detail::Hdf5File (hdf5_file.h:
+// checked against links, external storage, filters and sizes the file cannot back); written
+// through HDF5's C API with its error printing off (library code never prints).
 #include "rnnkit/formats/keras.h"
 
 #include <hdf5.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <map>
 
+#include "hdf5_file.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/formats/cell_layout.h"
@@ -14,94 +16,9 @@
 namespace rnnkit {
 namespace {
 
-// An HDF5 identifier closed by the given function.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  hid_t get() const { return id_; }
-  bool valid() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-// Silences HDF5's automatic error printing for its lifetime.
-class QuietHdf5 {
- public:
-  QuietHdf5() {
-    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  }
-  ~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
-  QuietHdf5(const QuietHdf5&) = delete;
-  QuietHdf5& operator=(const QuietHdf5&) = delete;
-
- private:
-  H5E_auto2_t func_ = nullptr;
-  void* data_ = nullptr;
-};
-
-// A string-array attribute (fixed or variable length, as h5py writes them).
-std::vector<std::string> read_string_attribute(hid_t object, const char* name, const std::string& where) {
-  if (H5Aexists(object, name) <= 0) throw Error(where + ": no attribute '" + name + "'");
-  const Handle attr(H5Aopen(object, name, H5P_DEFAULT), H5Aclose);
-  const Handle type(H5Aget_type(attr.get()), H5Tclose);
-  const Handle space(H5Aget_space(attr.get()), H5Sclose);
-  if (H5Tget_class(type.get()) != H5T_STRING) throw Error(where + ": attribute '" + name + "' does not hold strings");
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-  std::vector<std::string> out;
-  if (count <= 0) return out;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    std::vector<char*> pointers(static_cast<std::size_t>(count), nullptr);
-    const Handle memtype(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(memtype.get(), H5T_VARIABLE);
-    if (H5Aread(attr.get(), memtype.get(), pointers.data()) < 0) throw Error(where + ": cannot read '" + name + "'");
-    for (char* p : pointers) out.emplace_back(p == nullptr ? "" : p);
-    H5Dvlen_reclaim(memtype.get(), space.get(), H5P_DEFAULT, pointers.data());
-  } else {
-    const std::size_t size = H5Tget_size(type.get());
-    std::vector<char> buffer(size * static_cast<std::size_t>(count));
-    if (H5Aread(attr.get(), type.get(), buffer.data()) < 0) throw Error(where + ": cannot read '" + name + "'");
-    for (hssize_t i = 0; i < count; ++i) {
-      const char* begin = buffer.data() + static_cast<std::size_t>(i) * size;
-      out.emplace_back(begin, std::find(begin, begin + size, '\0'));
-    }
-  }
-  return out;
-}
-
-struct Dataset {
-  Tensor<double> values;
-  bool f64 = false;
-};
-
-Dataset read_dataset(hid_t group, const std::string& path, const std::string& where) {
-  if (H5Lexists(group, path.c_str(), H5P_DEFAULT) <= 0) throw Error(where + ": no dataset '" + path + "'");
-  const Handle set(H5Dopen2(group, path.c_str(), H5P_DEFAULT), H5Dclose);
-  if (!set.valid()) throw Error(where + ": '" + path + "' is not a dataset");
-  const Handle type(H5Dget_type(set.get()), H5Tclose);
-  if (H5Tget_class(type.get()) != H5T_FLOAT) throw Error(where + ": '" + path + "' is not floating-point");
-  const Handle space(H5Dget_space(set.get()), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  if (rank < 1 || rank > 2)
-    throw Error(where + ": '" + path + "' has rank " + std::to_string(rank) + ", expected 1 or 2");
-  hsize_t dims[2] = {0, 0};
-  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
-  Shape shape;
-  for (int d = 0; d < rank; ++d) shape.push_back(static_cast<int64_t>(dims[d]));
-  Dataset out{Tensor<double>(shape), H5Tget_size(type.get()) == 8};
-  if (out.values.numel() > 0 &&
-      H5Dread(set.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.values.storage().data()) < 0) {
-    throw Error(where + ": cannot read '" + path + "'");
-  }
-  return out;
-}
+using detail::Hdf5Dataset;
+using detail::Hdf5File;
+using Handle = detail::Hdf5Handle;
 
 // One Keras layer's recurrent cells, by direction (0 forward, 1 backward).
 struct KerasLayer {
@@ -145,18 +62,14 @@ KerasLayer classify(const std::string& layer, const std::vector<std::string>& we
 // file) and the layer names listed there.
 struct KerasFile {
   KerasFile(const std::string& path, const std::string& where)
-      : file(open(path, where), H5Fclose),
-        root(H5Gopen2(file.get(), H5Lexists(file.get(), "model_weights", H5P_DEFAULT) > 0 ? "model_weights" : "/",
-                      H5P_DEFAULT),
-             H5Gclose),
-        layer_names(read_string_attribute(root.get(), "layer_names", where + " (not Keras' layout?)")) {}
-  static hid_t open(const std::string& path, const std::string& where) {
-    if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(where + ": not an HDF5 file (or cannot be read)");
-    const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (id < 0) throw Error(where + ": cannot open");
-    return id;
+      : hdf5(path, where),
+        root(hdf5.open_group(hdf5.id(), hdf5.exists(hdf5.id(), "model_weights") ? "model_weights" : "/",
+                             where + ": the root")),
+        layer_names(hdf5.read_strings(root.get(), "layer_names", where + " (not Keras' layout?)")) {}
+  Handle layer_group(const std::string& layer) const {
+    return hdf5.open_group(root.get(), layer, hdf5.where() + ": layer '" + layer + "' is listed but");
   }
-  Handle file;
+  Hdf5File hdf5;
   Handle root;
   std::vector<std::string> layer_names;
 };
@@ -170,35 +83,32 @@ std::string layer_list(const std::vector<std::string>& names) {
 }  // namespace
 
 std::map<std::string, Tensor<double>> read_keras_weights(const std::string& path) {
-  const QuietHdf5 quiet;
   const std::string where = "keras file '" + path + "'";
-  const KerasFile file(path, where);
+  KerasFile file(path, where);
   std::map<std::string, Tensor<double>> out;
   for (const std::string& layer : file.layer_names) {
-    const Handle group(H5Gopen2(file.root.get(), layer.c_str(), H5P_DEFAULT), H5Gclose);
-    if (!group.valid()) throw Error(where + ": layer '" + layer + "' is listed but has no group");
-    for (const std::string& name :
-         read_string_attribute(group.get(), "weight_names", where + ", layer '" + layer + "'")) {
-      out[layer + "/" + name] = read_dataset(group.get(), name, where + ", layer '" + layer + "'").values;
+    const Handle group = file.layer_group(layer);
+    const std::string at = where + ", layer '" + layer + "'";
+    for (const std::string& name : file.hdf5.read_strings(group.get(), "weight_names", at)) {
+      if (!out.emplace(layer + "/" + name, file.hdf5.read_dataset(group.get(), name, at).values).second) {
+        throw Error(at + ": weight '" + name + "' is listed twice");
+      }
     }
   }
   return out;
 }
 
 RecurrentModel import_keras(const std::string& path, const KerasImportOptions& options) {
-  const QuietHdf5 quiet;
   const std::string where = "keras file '" + path + "'";
-  const KerasFile keras(path, where);
-  const hid_t root_id = keras.root.get();
+  KerasFile keras(path, where);
   const std::vector<std::string>& names = keras.layer_names;
 
   std::vector<KerasLayer> recurrent;
   std::vector<std::string> recurrent_names;
   for (const std::string& name : names) {
-    const Handle group(H5Gopen2(root_id, name.c_str(), H5P_DEFAULT), H5Gclose);
-    if (!group.valid()) throw Error(where + ": layer '" + name + "' is listed but has no group");
+    const Handle group = keras.layer_group(name);
     KerasLayer layer =
-        classify(name, read_string_attribute(group.get(), "weight_names", where + ", layer '" + name + "'"), where);
+        classify(name, keras.hdf5.read_strings(group.get(), "weight_names", where + ", layer '" + name + "'"), where);
     if (!layer.cells.empty()) {
       recurrent_names.push_back(name);
       recurrent.push_back(std::move(layer));
@@ -229,14 +139,15 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
   for (std::size_t k = 0; k < chosen.size(); ++k) {
     const KerasLayer& layer = chosen[k];
     const std::string at = where + ", layer '" + layer.name + "'";
-    const Handle group(H5Gopen2(root_id, layer.name.c_str(), H5P_DEFAULT), H5Gclose);
+    const Handle group = keras.layer_group(layer.name);
     for (std::size_t d = 0; d < layer.cells.size(); ++d) {
       const std::string cell_at = at + (layer.cells.size() > 1 ? (d ? " backward" : " forward") : "");
       const auto& names_of = layer.cells[d];
-      Dataset kernel = read_dataset(group.get(), names_of.at("kernel"), cell_at);
-      Dataset recurrent_kernel = read_dataset(group.get(), names_of.at("recurrent_kernel"), cell_at);
+      Hdf5Dataset kernel = keras.hdf5.read_dataset(group.get(), names_of.at("kernel"), cell_at);
+      Hdf5Dataset recurrent_kernel = keras.hdf5.read_dataset(group.get(), names_of.at("recurrent_kernel"), cell_at);
       const bool has_bias = names_of.count("bias") != 0;
-      Dataset bias = has_bias ? read_dataset(group.get(), names_of.at("bias"), cell_at) : Dataset{{}, true};
+      Hdf5Dataset bias =
+          has_bias ? keras.hdf5.read_dataset(group.get(), names_of.at("bias"), cell_at) : Hdf5Dataset{{}, true};
       f64 = f64 && kernel.f64 && recurrent_kernel.f64 && bias.f64;
       const Shape& rs = recurrent_kernel.values.shape();
       if (rs.size() != 2 || rs[0] < 1 || rs[1] % rs[0] != 0 ||
@@ -309,7 +220,7 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
 }
 
 void export_keras(const RecurrentModel& model, const std::string& path) {
-  const QuietHdf5 quiet;
+  const detail::QuietHdf5 quiet;
   const std::string what = "export to Keras '" + path + "'";
   if (model.options.merge != BidirectionalMerge::concat) {
     throw Error(what + ": the layer merges its directions by " + std::string(merge_name(model.options.merge)) +

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,5 +22,9 @@ void write_file_atomically(const std::string& path, const std::vector<std::span<
 // Reads a whole regular file, as many bytes as its size says when opened (a device such as
 // /dev/zero, a pipe or a directory is refused); Error names the path and the reason on failure.
 std::vector<std::byte> read_file(const std::string& path);
+
+// The size of a regular file; Error (naming the path and what it is instead) otherwise. For
+// readers that hand the path to another library, which would wait on a pipe or read a device.
+uint64_t regular_file_size(const std::string& path);
 
 }  // namespace rnnkit
