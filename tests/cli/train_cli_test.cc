@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
 #include "rnnkit/checkpoint/safetensors.h"
@@ -201,6 +203,66 @@ TEST(TrainCli, EvaluateAndSampleUseARunDirectoryOrItsCheckpoint) {
   const auto not_run = run_cli("evaluate " + dir.file("plain.safetensors"));
   EXPECT_EQ(not_run.exit_code, 1);
   EXPECT_NE(not_run.output.find("no rnnkit.run_config metadata"), std::string::npos) << not_run.output;
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// SIGINT at random moments of busy training runs (two threads each, beside a process that
+// keeps both cores busy): every run ends with a saved checkpoint and exit code 130, or (if
+// the signal came before training began) by the signal itself; never a crash. Runs:
+// RNNKIT_INTERRUPT_RUNS (default 8; the closing note of the fix reports a longer run).
+TEST(TrainCli, CtrlCAtRandomMomentsAlwaysSavesAndExits130) {
+  TempDir dir;
+  std::string config = kTinyConfig;
+  config.replace(config.find("steps = 40"), 10, "steps = 100000");
+  config.replace(config.find("checkpoint_every = 20"), 21, "checkpoint_every = 0");
+  write(dir.file("c.toml"), config);
+  const char* runs_text = std::getenv("RNNKIT_INTERRUPT_RUNS");
+  const int runs = runs_text ? std::atoi(runs_text) : 8;
+  const pid_t spinner = fork();
+  ASSERT_GE(spinner, 0);
+  if (spinner == 0) {
+    volatile uint64_t x = 0;
+    while (true) x = x + 1;
+  }
+  std::mt19937 random(12345);
+  int saved = 0;
+  for (int run = 0; run < runs; ++run) {
+    const std::string run_dir = dir.file("run" + std::to_string(run)), log = dir.file("log" + std::to_string(run));
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      freopen(log.c_str(), "w", stdout);
+      execl(RNNKIT_CLI_PATH, "rnnkit", "train", "--config", dir.file("c.toml").c_str(), "--run-dir", run_dir.c_str(),
+            "--threads", "2", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(std::uniform_int_distribution<int>(0, 1'500'000)(random)));
+    ASSERT_EQ(kill(child, SIGINT), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    if (WIFSIGNALED(status)) {
+      EXPECT_EQ(WTERMSIG(status), SIGINT) << "run " << run << " died by signal " << WTERMSIG(status);
+      continue;
+    }
+    ASSERT_TRUE(WIFEXITED(status));
+    ASSERT_EQ(WEXITSTATUS(status), 130) << "run " << run << ":\n" << read_text(log);
+    const std::string out = read_text(log);
+    const std::size_t at = out.find("interrupted at step ");
+    ASSERT_NE(at, std::string::npos) << out;
+    const int64_t step = std::stoll(out.substr(at + 20));
+    char name[64];
+    std::snprintf(name, sizeof name, "/checkpoints/step-%07lld.safetensors", static_cast<long long>(step));
+    EXPECT_NO_THROW(SafetensorsFile::read(run_dir + name)) << run_dir + name;
+    ++saved;
+  }
+  kill(spinner, SIGKILL);
+  waitpid(spinner, nullptr, 0);
+  EXPECT_GT(saved, runs / 2) << "most signals should arrive during training";
 }
 
 }  // namespace

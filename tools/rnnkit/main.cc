@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "interrupts.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/core/threads.h"
 #include "rnnkit/core/version.h"
@@ -36,6 +37,7 @@ std::string significant(double value, int digits) {
 }  // namespace rnnkit::cli
 
 int main(int argc, char** argv) {
+  rnnkit::cli::start_interrupt_watcher();  // before any thread starts: see interrupts.h
   CLI::App app{"rnnkit: recurrent networks whose every weight is named, initialized on purpose, inspected and moved"};
   app.set_version_flag("--version", std::string("rnnkit ") + rnnkit::kVersion);
   app.require_subcommand(1);

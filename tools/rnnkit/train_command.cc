@@ -9,9 +9,7 @@
 // so no rank waits forever for a partner that is gone.
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -23,6 +21,7 @@
 #endif
 
 #include "commands.h"
+#include "interrupts.h"
 #include "rnnkit/checkpoint/checkpoint.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/core/threads.h"
@@ -32,15 +31,6 @@
 
 namespace rnnkit::cli {
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-// The first Ctrl-C asks for a checkpoint after the current step; a second one ends the
-// process at once (the handler puts the default action back).
-extern "C" void on_interrupt(int) {
-  g_interrupted.store(true);
-  std::signal(SIGINT, SIG_DFL);
-}
 
 struct TrainArgs {
   std::string config, init_from, resume, run_dir;
@@ -192,8 +182,9 @@ void train(const TrainArgs& args, Communicator* comm) {
   }
   const RunConfig& c = trainer->config();
   const TrainingTask& task = trainer->task();
-  g_interrupted.store(false);
-  std::signal(SIGINT, on_interrupt);
+  // The first Ctrl-C asks for a checkpoint after the current step; a second one ends the
+  // process at once (interrupts.h).
+  defer_interrupts();
   if (trainer->step() >= c.train.steps) {
     if (!leader) return;
     std::cout << "nothing to do: the run is at step " << trainer->step() << " of " << c.train.steps
@@ -205,7 +196,8 @@ void train(const TrainArgs& args, Communicator* comm) {
   while (trainer->step() < c.train.steps) {
     const StepRecord r = trainer->train_step();
     const bool last = r.step == c.train.steps;
-    const bool interrupted = comm ? comm->any(g_interrupted.load()) : g_interrupted.load();  // all ranks stop together
+    const bool interrupted =
+        comm ? comm->any(interrupt_requested()) : interrupt_requested();  // all ranks stop together
     const bool checkpoint =
         (c.train.checkpoint_every > 0 && r.step % c.train.checkpoint_every == 0) || last || interrupted;
     if (checkpoint) trainer->check_replicas();
@@ -224,14 +216,14 @@ void train(const TrainArgs& args, Communicator* comm) {
     if (checkpoint) trainer->save(dir->checkpoint_path(r.step));
     if (interrupted && !last) {
       progress.finish();
-      std::signal(SIGINT, SIG_DFL);
+      end_deferring_interrupts();
       std::cout << "interrupted at step " << r.step << ": saved " << dir->checkpoint_path(r.step)
                 << "\ncontinue with: rnnkit train --resume " << dir->path() << "\n";
       throw ExitStatus{130};
     }
   }
   progress.finish();
-  std::signal(SIGINT, SIG_DFL);
+  end_deferring_interrupts();
   if (last_eval) {
     // Every task's metric is a loss: lower is better.
     const double gain = task.baseline() - last_eval->metric;
