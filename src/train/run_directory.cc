@@ -1,7 +1,13 @@
 // A training run's directory; see train/run_directory.h.
 #include "rnnkit/train/run_directory.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -119,6 +125,55 @@ void RunDirectory::truncate_metrics(int64_t step) const {
 
 void RunDirectory::write(const std::string& name, const std::string& text) const {
   write_text((fs::path(path_) / name).string(), text);
+}
+
+struct RunDirectory::Lock {
+  int fd = -1;
+  ~Lock() {
+    if (fd >= 0) ::close(fd);  // closing releases the flock
+  }
+};
+
+void RunDirectory::lock() {
+  if (lock_) return;
+  const std::string file = (fs::path(path_) / "rnnkit.lock").string();
+  auto held = std::make_shared<Lock>();
+  held->fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (held->fd < 0) throw Error("run directory '" + path_ + "': cannot open its lock file: " + std::strerror(errno));
+  if (::flock(held->fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char pid[32] = {};
+    const ssize_t got = ::pread(held->fd, pid, sizeof pid - 1, 0);
+    const std::string holder = got > 0 ? std::string(pid, static_cast<std::size_t>(got)) : "unknown";
+    if (err == EWOULDBLOCK) {
+      throw Error("run directory '" + path_ + "' is in use: rnnkit train (pid " + holder +
+                  ") holds its lock; wait for that run to end, or stop it");
+    }
+    throw Error("run directory '" + path_ + "': cannot lock it: " + std::strerror(err));
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(held->fd, 0) != 0 || ::pwrite(held->fd, pid.data(), pid.size(), 0) < 0) {
+    throw Error("run directory '" + path_ + "': cannot write its lock file: " + std::strerror(errno));
+  }
+  lock_ = std::move(held);
+}
+
+int RunDirectory::remove_stale_temporaries() const {
+  if (!lock_) throw Error("run directory '" + path_ + "': remove_stale_temporaries needs the lock");
+  // write_file_atomically's temporaries: "." + name + ".tmp-" + pid + "-" + number.
+  auto is_temporary = [](const std::string& name) {
+    const std::size_t at = name.rfind(".tmp-");
+    return name.size() > 1 && name[0] == '.' && at != std::string::npos && at > 1 &&
+           name.find_first_not_of("0123456789-", at + 5) == std::string::npos && name.size() > at + 5;
+  };
+  int removed = 0;
+  for (const fs::path& folder : {fs::path(path_), fs::path(path_) / "checkpoints"}) {
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(folder, ec)) {
+      if (e.is_regular_file(ec) && is_temporary(e.path().filename().string()) && fs::remove(e.path(), ec)) ++removed;
+    }
+  }
+  return removed;
 }
 
 ParameterBudget checkpoint_budget(const SafetensorsFile& file) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -262,7 +263,80 @@ TEST(TrainCli, CtrlCAtRandomMomentsAlwaysSavesAndExits130) {
   }
   kill(spinner, SIGKILL);
   waitpid(spinner, nullptr, 0);
+  std::cout << saved << " of " << runs << " runs interrupted during training saved a checkpoint and exited 130\n";
   EXPECT_GT(saved, runs / 2) << "most signals should arrive during training";
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// One writer per run directory: a second `train --resume` while the first runs is refused,
+// naming the first one's pid.
+TEST(TrainCli, ASecondTrainerOfOneRunIsRefusedNamingTheFirst) {
+  TempDir dir;
+  std::string config = kTinyConfig;
+  config.replace(config.find("steps = 40"), 10, "steps = 100000");
+  write(dir.file("c.toml"), config);
+  const std::string run = dir.file("run");
+  ASSERT_EQ(run_cli("train --config " + dir.file("c.toml") + " --run-dir " + run + " --steps 20").exit_code, 0);
+  const pid_t first = fork();
+  ASSERT_GE(first, 0);
+  if (first == 0) {
+    freopen("/dev/null", "w", stdout);
+    execl(RNNKIT_CLI_PATH, "rnnkit", "train", "--resume", run.c_str(), "--steps", "100000", "--threads", "1",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (count_lines(run + "/metrics.jsonl") < 40 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const auto second = run_cli("train --resume " + run + " --steps 100000");
+  EXPECT_EQ(second.exit_code, 1) << second.output;
+  EXPECT_NE(second.output.find("run directory '" + run + "' is in use: rnnkit train (pid " + std::to_string(first) +
+                               ") holds its lock"),
+            std::string::npos)
+      << second.output;
+  ASSERT_EQ(kill(first, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(first, &status, 0), first);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 130);
+  // Once the first has ended, the run continues.
+  EXPECT_EQ(run_cli("train --resume " + run + " --steps 1").exit_code, 0);
+}
+
+// Temporary files a kill -9 left mid-write are cleaned up on resume (rnnkit's own only), and a
+// run that never saved step 0 starts again from its config.toml, as if it had.
+TEST(TrainCli, ResumeCleansUpAfterKilledWritesAndRestartsARunWithoutCheckpoints) {
+  TempDir dir;
+  write(dir.file("c.toml"), kTinyConfig);
+  const std::string run = dir.file("run");
+  ASSERT_EQ(run_cli("train --config " + dir.file("c.toml") + " --run-dir " + run).exit_code, 0);
+  write(run + "/checkpoints/.step-0000060.safetensors.tmp-4242-123456", "partial");
+  write(run + "/.metrics.jsonl.tmp-4242-99", "partial");
+  write(run + "/.notes.tmp-mine", "not rnnkit's");
+  const auto cleaned = run_cli("train --resume " + run + " --steps 41");
+  ASSERT_EQ(cleaned.exit_code, 0) << cleaned.output;
+  EXPECT_NE(cleaned.output.find("removed 2 temporary file(s) of an interrupted write"), std::string::npos)
+      << cleaned.output;
+  EXPECT_FALSE(std::filesystem::exists(run + "/checkpoints/.step-0000060.safetensors.tmp-4242-123456"));
+  EXPECT_FALSE(std::filesystem::exists(run + "/.metrics.jsonl.tmp-4242-99"));
+  EXPECT_TRUE(std::filesystem::exists(run + "/.notes.tmp-mine"));
+
+  std::filesystem::remove_all(run + "/checkpoints");
+  std::filesystem::create_directory(run + "/checkpoints");
+  const auto restarted = run_cli("train --resume " + run + " --steps 40");
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.output;
+  EXPECT_NE(restarted.output.find("has no checkpoint: starting the run again from its config.toml"), std::string::npos)
+      << restarted.output;
+  const auto straight = run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("straight"));
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  EXPECT_EQ(tensors_of(run + "/checkpoints/step-0000040.safetensors"),
+            tensors_of(dir.file("straight/checkpoints/step-0000040.safetensors")));
+  EXPECT_EQ(count_lines(run + "/metrics.jsonl"), 40 + 2);
 }
 
 }  // namespace

@@ -139,12 +139,52 @@ void train(const TrainArgs& args, Communicator* comm) {
   }
   std::optional<RunDirectory> dir;
   std::optional<Trainer> trainer;
+  // A new run, in a new directory or (resuming a run that never saved step 0) its own.
+  auto start = [&](RunConfig config) {
+    trainer.emplace(config);
+    const TransferReport report = trainer->transfer();  // before the directory: a bad map leaves nothing behind
+    trainer->set_communicator(comm);
+    trainer->check_replicas();
+    if (!leader) return;
+    if (!dir) {
+      dir = RunDirectory::create(args.run_dir.empty() ? default_run_dir() : args.run_dir, config);
+      dir->lock();
+    }
+    dir->write("transfer.txt", report.to_text());
+    dir->write("transfer.json", report.to_json());
+    describe(*trainer, dir->path());
+    if (comm) {
+      std::cout << "data parallel: " << comm->size() << " ranks, " << config.task.batch_size
+                << " sequences per global batch, " << get_threads() << " thread(s) per rank\n";
+    }
+    if (!config.transfer.init_from.empty() || !config.transfer.freeze.empty()) std::cout << report.to_text();
+    trainer->save(dir->checkpoint_path(0));
+  };
+  std::optional<std::string> latest;
   if (!args.resume.empty()) {
     dir = RunDirectory::open(args.resume);
+    if (leader) {
+      dir->lock();
+      if (const int removed = dir->remove_stale_temporaries(); removed > 0) {
+        std::cout << "removed " << removed << " temporary file(s) of an interrupted write\n";
+      }
+    }
+    latest = dir->latest_checkpoint();
+  }
+  if (!args.resume.empty() && !latest) {
+    // Even step 0 was never saved (the disk was full, say): the run starts again from its
+    // config.toml, which gives the same step 0 a completed save would have held.
     RunConfig config = dir->config();
     if (args.steps > 0) config.train.steps = args.steps;
-    const std::optional<std::string> latest = dir->latest_checkpoint();
-    if (!latest) throw Error("run directory '" + args.resume + "': no checkpoint to resume from");
+    if (leader) {
+      std::cout << "run directory '" << args.resume << "' has no checkpoint: starting the run again from its "
+                << "config.toml\n";
+      dir->truncate_metrics(-1);
+    }
+    start(config);
+  } else if (!args.resume.empty()) {
+    RunConfig config = dir->config();
+    if (args.steps > 0) config.train.steps = args.steps;
     trainer.emplace(config, checkpoint_budget(SafetensorsFile::read(*latest)));
     trainer->resume(*latest);
     trainer->set_communicator(comm);
@@ -163,22 +203,7 @@ void train(const TrainArgs& args, Communicator* comm) {
     t.include.insert(t.include.end(), args.include.begin(), args.include.end());
     t.exclude.insert(t.exclude.end(), args.exclude.begin(), args.exclude.end());
     t.freeze.insert(t.freeze.end(), args.freeze.begin(), args.freeze.end());
-    trainer.emplace(config);
-    const TransferReport report = trainer->transfer();  // before the directory: a bad map leaves nothing behind
-    trainer->set_communicator(comm);
-    trainer->check_replicas();
-    if (leader) {
-      dir = RunDirectory::create(args.run_dir.empty() ? default_run_dir() : args.run_dir, config);
-      dir->write("transfer.txt", report.to_text());
-      dir->write("transfer.json", report.to_json());
-      describe(*trainer, dir->path());
-      if (comm) {
-        std::cout << "data parallel: " << comm->size() << " ranks, " << config.task.batch_size
-                  << " sequences per global batch, " << get_threads() << " thread(s) per rank\n";
-      }
-      if (!config.transfer.init_from.empty() || !config.transfer.freeze.empty()) std::cout << report.to_text();
-      trainer->save(dir->checkpoint_path(0));
-    }
+    start(config);
   }
   const RunConfig& c = trainer->config();
   const TrainingTask& task = trainer->task();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -41,9 +42,18 @@ class RunDirectory {
   // Writes `name` inside the run directory atomically.
   void write(const std::string& name, const std::string& text) const;
 
+  // Takes the run's lock (an flock on rnnkit.lock, holding the owner's pid) for as long as
+  // this object or a copy lives: one writer per run. Throws Error naming the pid that holds it.
+  void lock();
+  // With the lock held: removes what writes killed mid-way left behind (rnnkit's own
+  // temporary files, .NAME.tmp-PID-N, in the directory and checkpoints/); returns how many.
+  int remove_stale_temporaries() const;
+
  private:
   explicit RunDirectory(std::string path) : path_(std::move(path)) {}
+  struct Lock;
   std::string path_;
+  std::shared_ptr<Lock> lock_;
 };
 
 // What `rnnkit evaluate` and `rnnkit sample` were pointed at: a run directory (its
