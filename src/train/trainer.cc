@@ -50,6 +50,20 @@ std::unique_ptr<Optimizer> create_optimizer(const OptimizerConfig& c) {
   throw Error("optimizer '" + c.name + "': unknown (expected sgd, adam, adamw, rmsprop or adagrad)");
 }
 
+namespace {
+
+// The first variable (in creation order) holding a NaN or infinity in `values` (the store's
+// parameter or gradient buffer), or null.
+const Variable* first_nonfinite(const VariableStore& store, std::span<const float> values) {
+  for (const Variable& v : store.variables()) {
+    const auto begin = values.begin() + v.offset;
+    if (std::any_of(begin, begin + v.numel, [](float x) { return !std::isfinite(x); })) return &v;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 Trainer::Trainer(RunConfig config, const ParameterBudget& budget)
     : config_(std::move(config)), task_(TrainingTask::create(config_.task)), store_(config_.seed, DType::f32) {
   config_.schedule.validate();
@@ -213,11 +227,22 @@ StepRecord Trainer::train_step() {
     throw Error("step " + std::to_string(k) + ": the loss is " + std::to_string(record.loss) +
                 "; lower the learning rate or clip gradients ([clip] norm)");
   }
+  if (const Variable* bad = first_nonfinite(store_, store_.gradients<float>())) {
+    throw Error("step " + std::to_string(k) + ": the gradient of '" + bad->name + "' is not finite (the loss was " +
+                std::to_string(record.loss) +
+                "); the step was not taken. Lower the learning rate or clip gradients ([clip] norm)");
+  }
   record.gradient_norm = config_.clip.norm > 0 ? clip_gradient_norm(store_, config_.clip.norm) : gradient_norm(store_);
   if (config_.clip.value > 0) clip_gradient_value(store_, config_.clip.value);
   record.learning_rate = config_.schedule.rate(config_.optimizer.learning_rate, k);
   optimizer_->set_learning_rate(record.learning_rate);
   optimizer_->step(store_);
+  if (const Variable* bad = first_nonfinite(store_, store_.parameters<float>())) {
+    throw Error("step " + std::to_string(k) + ": the " + config_.optimizer.name + " update made '" + bad->name +
+                "' non-finite; the run is diverging: lower the learning rate");
+  }
+  if (first_loss_ == 0) first_loss_ = record.loss;
+  record.diverging = first_loss_ > 0 && record.loss > kDivergingLossRatio * first_loss_;
   step_ = k;
   record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return record;

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "rnnkit/checkpoint/safetensors.h"
@@ -337,6 +338,34 @@ TEST(TrainCli, ResumeCleansUpAfterKilledWritesAndRestartsARunWithoutCheckpoints)
   EXPECT_EQ(tensors_of(run + "/checkpoints/step-0000040.safetensors"),
             tensors_of(dir.file("straight/checkpoints/step-0000040.safetensors")));
   EXPECT_EQ(count_lines(run + "/metrics.jsonl"), 40 + 2);
+}
+
+}  // namespace
+}  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// A learning rate of 1e6: on adding the numbers overflow within a few steps (an error naming
+// the step, no checkpoint past step 0); on char_lm they stay finite but the loss explodes,
+// which is warned about once.
+TEST(TrainCli, DivergenceIsNamedAtTheStepItAppears) {
+  TempDir dir;
+  write(dir.file("adding.toml"),
+        "[task]\nname = \"adding\"\n[optimizer]\nname = \"sgd\"\nlearning_rate = 1e6\n[train]\nsteps = 60\n");
+  const auto overflow = run_cli("train --config " + dir.file("adding.toml") + " --run-dir " + dir.file("a"));
+  EXPECT_EQ(overflow.exit_code, 1) << overflow.output;
+  EXPECT_TRUE(std::regex_search(overflow.output,
+                                std::regex("rnnkit: error: step [0-9]+: (the loss is (inf|nan)|the gradient of '[^']+' "
+                                           "is not finite|the sgd update made '[^']+' non-finite)")))
+      << overflow.output;
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.file("a/checkpoints")), {}), 1);  // step 0 only
+
+  write(dir.file("char.toml"), "[optimizer]\nname = \"sgd\"\nlearning_rate = 1e6\n[train]\nsteps = 5\n");
+  const auto exploding = run_cli("train --config " + dir.file("char.toml") + " --run-dir " + dir.file("c"));
+  EXPECT_NE(exploding.output.find("warning: at step "), std::string::npos) << exploding.output;
+  EXPECT_NE(exploding.output.find("times its first value: the run is diverging"), std::string::npos)
+      << exploding.output;
 }
 
 }  // namespace

@@ -106,6 +106,11 @@ class Progress {
     std::cout << text << std::endl;
   }
 
+  void warn(const std::string& text) {
+    if (open_line_) std::cerr << "\r\033[K";
+    std::cerr << "warning: " << text << std::endl;
+  }
+
   void finish() {
     if (open_line_) std::cerr << "\n";
     open_line_ = false;
@@ -218,8 +223,16 @@ void train(const TrainArgs& args, Communicator* comm) {
   }
   Progress progress(trainer->step(), c.train.steps, c.train.log_every);
   std::optional<EvalRecord> last_eval;
+  bool warned_diverging = false;
   while (trainer->step() < c.train.steps) {
     const StepRecord r = trainer->train_step();
+    if (r.diverging && !warned_diverging && leader) {
+      warned_diverging = true;
+      progress.warn("at step " + std::to_string(r.step) + " the loss (" + fixed(r.loss, 4) + ") is more than " +
+                    fixed(kDivergingLossRatio, 0) +
+                    " times its first value: the run is diverging; lower the learning rate or clip gradients "
+                    "([clip] norm)");
+    }
     const bool last = r.step == c.train.steps;
     const bool interrupted =
         comm ? comm->any(interrupt_requested()) : interrupt_requested();  // all ranks stop together

@@ -52,7 +52,12 @@ struct StepRecord {
   double learning_rate = 0;
   double seconds = 0;
   double communication_seconds = 0;  // data parallel: time in the gradient all-reduce
+  // The loss is more than kDivergingLossRatio times the first step's (of this process): the
+  // run is diverging though every number is still finite.
+  bool diverging = false;
 };
+
+inline constexpr double kDivergingLossRatio = 10.0;
 
 struct EvalRecord {
   int64_t step = 0;
@@ -87,6 +92,9 @@ class Trainer {
   // ranks should agree (rnnkit train: at start and at every checkpoint).
   void check_replicas();
 
+  // One step. A non-finite loss, a non-finite gradient or an update that makes a parameter
+  // non-finite throws Error naming the step and the first such variable; the step is not
+  // taken (step() is unchanged), so nothing of it can be saved.
   StepRecord train_step();
   // Mean loss over config.train.eval_batches held-out batches; no state changes.
   EvalRecord evaluate();
@@ -115,6 +123,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<Tape<float>> tape_;
   int64_t step_ = 0;
+  double first_loss_ = 0;                // of the first step this process took
   Tensor<float> carry_h_, carry_c_;      // truncated BPTT: the state after the previous chunk
   std::vector<TaskBatch> eval_batches_;  // made at the first evaluation
   Communicator* communicator_ = nullptr;
