@@ -7,6 +7,7 @@
 
 #include "orthogonal.h"
 #include "rnnkit/core/error.h"
+#include "rnnkit/core/threads.h"
 #include "rnnkit/init/initializer.h"
 #include "rnnkit/init/spec.h"
 #include "rnnkit/random/stream.h"
@@ -17,7 +18,7 @@ namespace {
 // TensorFlow's stddev of a standard normal truncated to [-2, 2].
 constexpr double kTruncatedNormalStddev = 0.87962566103423978;
 
-enum class ParamKind { number, word, init };
+enum class ParamKind { number, integer, word, init };  // integer: a number with no fraction, printed without ".0"
 
 struct ParamDef {
   std::string name;
@@ -25,7 +26,15 @@ struct ParamDef {
   std::optional<std::string> default_text;  // nullopt with !optional: required
   bool optional = false;                    // may stay unset (printed only when set)
   std::vector<std::string> words = {};      // allowed words for ParamKind::word
+  // What a recorded spec (parse_recorded_initializer) means when it leaves the argument out:
+  // the behaviour of the rnnkit releases that wrote specs before the argument existed.
+  // nullopt: the same as default_text.
+  std::optional<std::string> recorded_default_text = std::nullopt;
 };
+
+// Where the spec being built comes from: typed (a person, a config file, code) or recorded
+// (read back from a checkpoint's metadata).
+enum class SpecOrigin { typed, recorded };
 
 // Bound arguments of one initializer, in declaration order.
 struct Args {
@@ -163,7 +172,21 @@ void fill_orthogonal_kind(const Kind&, const Args& args, TensorView<double> out,
   if (ctx.shape.size() < 2) fail_shape("orthogonal", ctx, "a matrix (rank 2 or more)");
   RandomStream stream(ctx.seed, ctx.name);
   const int64_t rows = ctx.shape[0];
-  detail::fill_orthogonal(out.reshaped({rows, rows == 0 ? 0 : out.numel() / rows}), stream, args.number("gain"));
+  const TensorView<double> matrix = out.reshaped({rows, rows == 0 ? 0 : out.numel() / rows});
+  if (args.number("version") == 1) {
+    detail::fill_orthogonal_unblocked(matrix, stream, args.number("gain"));
+  } else {
+    detail::fill_orthogonal_blocked(matrix, stream, args.number("gain"), get_threads());
+  }
+}
+
+void check_orthogonal_version(const Args& args) {
+  const double version = args.number("version");
+  if (version < detail::kOrthogonalOldestVersion || version > detail::kOrthogonalNewestVersion) {
+    throw Error("orthogonal: unknown version " + format_spec_integer(version) +
+                "; valid versions: 1 (unblocked Householder QR, rnnkit 0.1; what a recorded spec without a "
+                "version means) and 2 (blocked Householder QR, the default)");
+  }
 }
 
 void fill_identity_kind(const Kind&, const Args& args, TensorView<double> out, const InitContext& ctx) {
@@ -304,7 +327,17 @@ const std::vector<Kind>& catalogue() {
     }
     k.push_back({"lecun_uniform", {}, {fan_in_override(), fan_out_override()}, fill_lecun_kind});
     k.push_back({"lecun_normal", {}, {fan_in_override(), fan_out_override()}, fill_lecun_kind});
-    k.push_back({"orthogonal", {}, {{"gain", ParamKind::number, "1.0"}}, fill_orthogonal_kind});
+    k.push_back({"orthogonal",
+                 {},
+                 {{"gain", ParamKind::number, "1.0"},
+                  {"version",
+                   ParamKind::integer,
+                   std::to_string(detail::kOrthogonalNewestVersion),
+                   false,
+                   {},
+                   std::to_string(detail::kOrthogonalOldestVersion)}},
+                 fill_orthogonal_kind,
+                 check_orthogonal_version});
     k.push_back({"identity", {}, {{"gain", ParamKind::number, "1.0"}}, fill_identity_kind});
     k.push_back({"uniform_unit_scaling", {}, {{"factor", ParamKind::number, "1.0"}}, fill_uniform_unit_scaling_kind});
     k.push_back({"pytorch_default", {}, {}, fill_pytorch_default_kind});
@@ -354,6 +387,7 @@ class CatalogInitializer final : public Initializer {
       inner += p.name + "=";
       switch (p.kind) {
         case ParamKind::number: inner += format_spec_number(args_.number(p.name)); break;
+        case ParamKind::integer: inner += format_spec_integer(args_.number(p.name)); break;
         case ParamKind::word: inner += args_.word(p.name); break;
         case ParamKind::init: inner += args_.inits.at(p.name)->spec(); break;
       }
@@ -374,13 +408,20 @@ class CatalogInitializer final : public Initializer {
   Args args_;
 };
 
-InitializerPtr build(const SpecCall& call);
+InitializerPtr build(const SpecCall& call, SpecOrigin origin);
 
-void bind_value(const Kind& kind, const ParamDef& p, const SpecValue& value, Args& args) {
+void bind_value(const Kind& kind, const ParamDef& p, const SpecValue& value, SpecOrigin origin, Args& args) {
   const std::string where = std::string(kind.name) + ": argument '" + p.name + "'";
   switch (p.kind) {
     case ParamKind::number:
       if (value.kind != SpecValue::Kind::number) throw Error(where + " expects a number, got '" + value.word + "'");
+      args.numbers[p.name] = value.number;
+      break;
+    case ParamKind::integer:
+      if (value.kind != SpecValue::Kind::number || value.number != std::trunc(value.number)) {
+        const std::string got = value.kind == SpecValue::Kind::number ? format_spec_number(value.number) : value.word;
+        throw Error(where + " expects a whole number, got '" + got + "'");
+      }
       args.numbers[p.name] = value.number;
       break;
     case ParamKind::word:
@@ -395,12 +436,13 @@ void bind_value(const Kind& kind, const ParamDef& p, const SpecValue& value, Arg
       if (value.kind == SpecValue::Kind::number) {
         throw Error(where + " expects an initializer, got the number " + format_spec_number(value.number));
       }
-      args.inits[p.name] = value.kind == SpecValue::Kind::call ? build(*value.call) : build(SpecCall{value.word, {}});
+      args.inits[p.name] =
+          value.kind == SpecValue::Kind::call ? build(*value.call, origin) : build(SpecCall{value.word, {}}, origin);
       break;
   }
 }
 
-InitializerPtr build(const SpecCall& call) {
+InitializerPtr build(const SpecCall& call, SpecOrigin origin) {
   const Kind* kind = find_kind(call.name);
   if (kind == nullptr) {
     throw Error("unknown initializer '" + call.name + "'; valid initializers: " + join(initializer_names()));
@@ -433,22 +475,24 @@ InitializerPtr build(const SpecCall& call) {
     if (args.has(param->name)) {
       throw Error(std::string(kind->name) + ": argument '" + param->name + "' given twice");
     }
-    bind_value(*kind, *param, arg.value, args);
+    bind_value(*kind, *param, arg.value, origin, args);
   }
   for (const ParamDef& p : kind->params) {
     if (args.has(p.name) || p.optional) continue;
-    if (!p.default_text) {
+    const std::optional<std::string>& default_text =
+        origin == SpecOrigin::recorded && p.recorded_default_text ? p.recorded_default_text : p.default_text;
+    if (!default_text) {
       throw Error(std::string(kind->name) + ": missing argument '" + p.name + "'; " + valid_text);
     }
     SpecValue value;
-    if (p.kind == ParamKind::number) {
+    if (p.kind == ParamKind::number || p.kind == ParamKind::integer) {
       value.kind = SpecValue::Kind::number;
-      value.number = std::stod(*p.default_text);
+      value.number = std::stod(*default_text);
     } else {
       value.kind = SpecValue::Kind::word;
-      value.word = *p.default_text;
+      value.word = *default_text;
     }
-    bind_value(*kind, p, value, args);
+    bind_value(*kind, p, value, origin, args);
   }
   for (const char* fan : {"fan_in", "fan_out"}) {
     if (args.numbers.count(fan) && !(args.number(fan) > 0)) {
@@ -462,7 +506,11 @@ InitializerPtr build(const SpecCall& call) {
 
 }  // namespace
 
-InitializerPtr parse_initializer(std::string_view spec) { return build(parse_spec(spec)); }
+InitializerPtr parse_initializer(std::string_view spec) { return build(parse_spec(spec), SpecOrigin::typed); }
+
+InitializerPtr parse_recorded_initializer(std::string_view spec) {
+  return build(parse_spec(spec), SpecOrigin::recorded);
+}
 
 Tensor<double> initial_value(const Initializer& init, const InitContext& ctx) {
   Tensor<double> value(ctx.shape);

@@ -47,7 +47,9 @@ RecurrentInitializers preset_initializers(Preset preset, CellKind cell, int64_t 
     }
     case Preset::keras: {
       out.weight_ih = parse_initializer("glorot_uniform");
-      out.weight_hh = parse_initializer("orthogonal");
+      // The version named, so that a newer orthogonal algorithm changes this preset's values
+      // only when the preset is changed on purpose.
+      out.weight_hh = parse_initializer("orthogonal(gain=1.0, version=2)");
       out.bias_ih = parse_initializer(cell == CellKind::lstm ? "gates(f=ones)" : "zeros");
       out.bias_hh = parse_initializer("zeros");
       if (proj > 0) out.weight_hr = parse_initializer("glorot_uniform");

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 
 #include "rnnkit/core/error.h"
@@ -169,6 +170,14 @@ std::string format_spec_number(double value) {
   std::string out(buffer, ec == std::errc() ? ptr : buffer);
   if (out.find_first_of(".en") == std::string::npos) out += ".0";
   return out;
+}
+
+std::string format_spec_integer(double value) {
+  constexpr double kExactIntegers = 9007199254740992.0;  // 2^53
+  if (std::abs(value) < kExactIntegers && value == std::trunc(value)) {
+    return std::to_string(static_cast<int64_t>(value));
+  }
+  return format_spec_number(value);
 }
 
 }  // namespace rnnkit

@@ -47,7 +47,7 @@ TEST(Checkpoint, SaveRestoreRoundTripIsBitExact) {
   EXPECT_EQ(file.metadata().at("rnnkit.seed"), "5");
   EXPECT_EQ(file.metadata().at("rnnkit.model"), R"({"kind":"test"})");
   const auto info = stored_variable_info(file);
-  EXPECT_EQ(info.at("pretrain/lstm/l0/fw/weight_hh").init_spec, "orthogonal(gain=1.0)");
+  EXPECT_EQ(info.at("pretrain/lstm/l0/fw/weight_hh").init_spec, "orthogonal(gain=1.0, version=2)");
   EXPECT_EQ(info.at("pretrain/lstm/l0/fw/bias_ih").gate_letters, "ifgo");
   EXPECT_FALSE(info.at("pretrain/lstm/l0/fw/bias_ih").trainable);
 }

@@ -28,7 +28,7 @@ TEST(Cli, InitThenInspectShowsInitializersAndGateRows) {
 
   const auto table = run_cli("inspect " + out);
   ASSERT_EQ(table.exit_code, 0) << table.output;
-  EXPECT_NE(table.output.find("per_gate(init=orthogonal(gain=1.0))"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("per_gate(init=orthogonal(gain=1.0, version=2))"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("chrono(t_max=20.0)"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("  [z]"), std::string::npos) << table.output;
   EXPECT_NE(table.output.find("rnnkit.seed: 9"), std::string::npos) << table.output;
@@ -86,7 +86,7 @@ TEST(Cli, BadInputGetsAClearErrorAndNoOutputFile) {
   const std::string out = dir.file("out.safetensors");
   const std::vector<BadCase> cases = {
       {"init --cell lstm --input-size 3 --hidden-size 4 --recurrent-init 'orthogonal(gian=2)' -o " + out,
-       "--recurrent-init: orthogonal: unknown argument 'gian'; valid arguments: gain", 1},
+       "--recurrent-init: orthogonal: unknown argument 'gian'; valid arguments: gain, version", 1},
       {"init --cell gru --input-size 3 --hidden-size 4 --forget-bias 1 -o " + out, "has no forget gate", 1},
       {"init --cell gru --input-size 3 --hidden-size 4 --proj-size 2 -o " + out, "proj_size is for LSTM only", 1},
       {"init --cell lstm --input-size 3 --hidden-size 4 --proj-size 4 -o " + out, "smaller than hidden_size", 1},

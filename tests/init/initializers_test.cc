@@ -245,7 +245,10 @@ TEST(Initializers, DeterministicAndKeyedByName) {
 TEST(Initializers, GoldenBits) {
   const std::vector<std::pair<std::string, std::vector<uint32_t>>> cases = {
       {"glorot_uniform", {0xbf288740, 0xbf7d46ef, 0xbf6297d6, 0xbf5299e6, 0x3f060022, 0xbf347819}},
-      {"orthogonal", {0x3f5c64de, 0x3e8a6573, 0x3edcac2d, 0xbf00e983, 0x3eaa06ae, 0x3f4c2eaf}},
+      // rnnkit 0.1's orthogonal, kept as version 1.
+      {"orthogonal(version=1)", {0x3f5c64de, 0x3e8a6573, 0x3edcac2d, 0xbf00e983, 0x3eaa06ae, 0x3f4c2eaf}},
+      // Version 2 rounds differently in double; in float32 this small case is the same.
+      {"orthogonal(version=2)", {0x3f5c64de, 0x3e8a6573, 0x3edcac2d, 0xbf00e983, 0x3eaa06ae, 0x3f4c2eaf}},
       {"truncated_normal(stddev=0.1)", {0x3d825bca, 0x3ca3b797, 0x3d0285f7, 0x3d01b832, 0x3d924566, 0x3e170b25}},
   };
   for (const auto& [spec, bits] : cases) {

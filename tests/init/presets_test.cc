@@ -21,7 +21,7 @@ TEST(Presets, PytorchIsUniformOverOneOverSqrtH) {
 TEST(Presets, KerasSpecs) {
   const RecurrentInitializers lstm = preset_initializers(Preset::keras, CellKind::lstm, 10, 20, 0);
   EXPECT_EQ(lstm.weight_ih->spec(), "glorot_uniform(gain=1.0)");
-  EXPECT_EQ(lstm.weight_hh->spec(), "orthogonal(gain=1.0)");
+  EXPECT_EQ(lstm.weight_hh->spec(), "orthogonal(gain=1.0, version=2)");
   EXPECT_EQ(lstm.bias_ih->spec(), "gates(f=ones, default=zeros)");
   EXPECT_EQ(lstm.bias_hh->spec(), "zeros");
   EXPECT_FALSE(lstm.weight_hr);

@@ -37,15 +37,16 @@ TEST(Spec, NumbersPrintShortestWithAPoint) {
 
 TEST(Spec, CanonicalFormsRoundTrip) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"orthogonal(gain=1.0)", "orthogonal(gain=1.0)"},
-      {"orthogonal", "orthogonal(gain=1.0)"},
+      {"orthogonal(gain=1.0)", "orthogonal(gain=1.0, version=2)"},
+      {"orthogonal", "orthogonal(gain=1.0, version=2)"},
+      {"orthogonal(version=1)", "orthogonal(gain=1.0, version=1)"},
       {"uniform(-0.1, 0.1)", "uniform(min=-0.1, max=0.1)"},
       {"constant(2)", "constant(value=2.0)"},
       {"xavier_uniform", "glorot_uniform(gain=1.0)"},
       {"kaiming_normal(nonlinearity=relu)", "he_normal(nonlinearity=relu, a=0.0, mode=fan_in)"},
       {"variance_scaling(2.0, fan_avg, uniform)", "variance_scaling(scale=2.0, mode=fan_avg, distribution=uniform)"},
       {"glorot_uniform(fan_in=133, fan_out=512)", "glorot_uniform(gain=1.0, fan_in=133.0, fan_out=512.0)"},
-      {"per_gate(orthogonal(gain=2))", "per_gate(init=orthogonal(gain=2.0))"},
+      {"per_gate(orthogonal(gain=2))", "per_gate(init=orthogonal(gain=2.0, version=2))"},
       {"gates(f=constant(1.0))", "gates(f=constant(value=1.0), default=zeros)"},
       {"gates(i=ones, default=normal(0, 0.1))", "gates(i=ones, default=normal(mean=0.0, stddev=0.1))"},
       {"chrono(t_max=100)", "chrono(t_max=100.0)"},

@@ -41,7 +41,7 @@ def main():
     hh = tensors["lstm/l0/fw/weight_hh"].astype(np.float64)
     check(np.allclose(hh.T @ hh, np.eye(5), atol=1e-5), "weight_hh has orthonormal columns")
     variables = json.loads(metadata["rnnkit.variables"])
-    check(variables["lstm/l0/fw/weight_hh"]["init"] == "orthogonal(gain=1.0)", "init spec in metadata")
+    check(variables["lstm/l0/fw/weight_hh"]["init"] == "orthogonal(gain=1.0, version=2)", "init spec in metadata")
     check(metadata["rnnkit.seed"] == "3", "seed in metadata")
     for f in failures:
         print("FAILED:", f)

@@ -72,7 +72,7 @@ TEST(RecurrentVariables, KerasDefaultWithForgetBiasAndOverrides) {
   const RecurrentSpec spec{CellKind::lstm, 3, 5, 1, false, 0};
   create_recurrent_variables(store, spec, choice);
   EXPECT_EQ(store.at("lstm/l0/fw/weight_ih").init_spec, "glorot_uniform(gain=1.0)");
-  EXPECT_EQ(store.at("lstm/l0/fw/weight_hh").init_spec, "per_gate(init=orthogonal(gain=1.0))");
+  EXPECT_EQ(store.at("lstm/l0/fw/weight_hh").init_spec, "per_gate(init=orthogonal(gain=1.0, version=2))");
   EXPECT_EQ(store.at("lstm/l0/fw/bias_ih").init_spec, "gates(f=constant(value=2.0), default=zeros)");
   const auto bias = store.value<float>(store.at("lstm/l0/fw/bias_ih"));
   for (int64_t j = 0; j < 5; ++j) {

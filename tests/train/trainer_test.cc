@@ -205,7 +205,7 @@ TEST_F(TransferTest, LoadedValuesEqualTheCheckpointsBitForBit) {
       saw_loaded = true;
     }
     if (e.name == "clf/rnn/l0/bw/weight_hh") {
-      EXPECT_EQ(e.source, "init per_gate(init=orthogonal(gain=1.0)), seed 5");
+      EXPECT_EQ(e.source, "init per_gate(init=orthogonal(gain=1.0, version=2)), seed 5");
       saw_init = true;
     }
   }

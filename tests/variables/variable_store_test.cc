@@ -77,7 +77,7 @@ TEST(VariableStore, DefaultInitializerIsInheritedAndOverridable) {
   }
   {
     auto gate = store.scope("input_gate", {.initializer = parse_initializer("orthogonal")});
-    EXPECT_EQ(store.get_variable("wt", {4, 4}).init_spec, "orthogonal(gain=1.0)");
+    EXPECT_EQ(store.get_variable("wt", {4, 4}).init_spec, "orthogonal(gain=1.0, version=2)");
   }
 }
 

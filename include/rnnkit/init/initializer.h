@@ -1,4 +1,4 @@
-// Initializers: values with a textual spec, e.g. `orthogonal(gain=1.0)`.
+// Initializers: values with a textual spec, e.g. `orthogonal(gain=1.0, version=2)`.
 //
 // An initializer fills a variable from (seed, full name, spec, shape) alone: it
 // draws from RandomStream(seed, name), so a variable gets the same values no
@@ -31,8 +31,18 @@
 //       gain as PyTorch's calculate_gain: linear, sigmoid 1; tanh 5/3; relu sqrt(2);
 //       leaky_relu sqrt(2/(1+a^2)); selu 3/4
 //   lecun_uniform   U(+-sqrt(3/fan_in));  lecun_normal  variance_scaling(1, fan_in, truncated_normal)
-//   orthogonal(gain=1.0)       QR of a normal matrix with the sign fix (Q * sign(diag R)); semi-orthogonal
-//                              when not square (orthonormal rows if rows < cols, else orthonormal columns)
+//   orthogonal(gain=1.0, version=2)   QR of a normal matrix with the sign fix (Q * sign(diag R)); semi-
+//                              orthogonal when not square (orthonormal rows if rows < cols, else orthonormal
+//                              columns). version 1: unblocked Householder QR (rnnkit 0.1, about 40 s for an
+//                              LSTM's [8000, 2000] recurrent matrix); version 2: blocked Householder QR, the
+//                              same matrix up to rounding (~1e-13) and many times faster. Both are exact
+//                              (no iteration) in double precision, and the bits depend on the draws alone,
+//                              never on the CPU or the thread count (src/init/orthogonal.h).
+//       Versions. spec() always names the version, so checkpoints record it: orthogonal(gain=1.0, version=2).
+//       A spec without a version means the newest when it is typed (parse_initializer: the command line,
+//       config files, code), and version 1 when it is read back from a checkpoint
+//       (parse_recorded_initializer): rnnkit 0.1 recorded `orthogonal(gain=1.0)` for what is now version 1,
+//       and every later release records the version, so seed + recorded spec keep reproducing the values.
 //   identity(gain=1.0)         gain on the main diagonal of a matrix
 //   uniform_unit_scaling(factor=1.0)   TensorFlow 1's: U(+-sqrt(3/fan_in)*factor)
 //   pytorch_default            U(+-1/sqrt(H)) with H the layer's hidden size (1/sqrt(fan_in) outside a layer)
@@ -83,7 +93,13 @@ using InitializerPtr = std::shared_ptr<const Initializer>;
 
 // Parses a spec. Unknown initializers and arguments, missing or ill-typed values,
 // and out-of-range values throw Error naming them and listing what is valid.
+// Arguments left out take their defaults (orthogonal: the newest version).
 InitializerPtr parse_initializer(std::string_view spec);
+
+// Parses a spec that rnnkit recorded (Variable::init_spec, a checkpoint's metadata): arguments
+// left out mean what the release that wrote the spec did before they existed (orthogonal:
+// version 1). Specs that spec() writes today name every argument, so both parsers agree on them.
+InitializerPtr parse_recorded_initializer(std::string_view spec);
 
 // The initial value as a double tensor of ctx.shape.
 Tensor<double> initial_value(const Initializer& init, const InitContext& ctx);

@@ -46,4 +46,7 @@ std::string format_spec_value(const SpecValue& value);
 // Shortest text that reads back to exactly `value`, always with '.' or an exponent.
 std::string format_spec_number(double value);
 
+// A whole number without the decimal point (2 -> "2"); beyond 2^53 as format_spec_number.
+std::string format_spec_integer(double value);
+
 }  // namespace rnnkit
