@@ -1,6 +1,9 @@
 // Thread count: one number for rnnkit and its BLAS.
 #include "rnnkit/core/threads.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <string>
@@ -46,14 +49,23 @@ int default_threads() {
     const long n = std::strtol(env, &end, 10);
     if (end != env && *end == '\0' && n > 0 && n <= 4096) return static_cast<int>(n);
   }
+  return available_cpus();
+}
+
+int available_cpus() {
+  cpu_set_t mask;
+  CPU_ZERO(&mask);
+  if (sched_getaffinity(0, sizeof mask, &mask) == 0 && CPU_COUNT(&mask) > 0) return CPU_COUNT(&mask);
   const unsigned cores = std::thread::hardware_concurrency();
   return cores > 0 ? static_cast<int>(cores) : 1;
 }
 
-void set_threads(int n) {
+int set_threads(int n) {
   if (n < 1) throw Error("set_threads: thread count must be at least 1, got " + std::to_string(n));
+  n = std::min(n, available_cpus());
   g_threads.store(n);
   apply_to_blas(n);
+  return n;
 }
 
 int get_threads() {

@@ -339,3 +339,20 @@ TEST(CliConvert, BadStateDictsGetNamedErrorsAndNoOutput) {
 
 }  // namespace
 }  // namespace rnnkit
+
+namespace rnnkit {
+namespace {
+
+// Thousands of threads (which crashed inside the BLAS) are capped at the CPUs the process may
+// use, and the command says so.
+TEST(Cli, ThreadsBeyondTheMachineAreCappedAndSaid) {
+  test::TempDir dir;
+  const auto r =
+      test::run_cli("init --cell lstm --input-size 3 --hidden-size 4 --threads 4096 -o " + dir.file("m.safetensors"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("note: --threads 4096 is more than the "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(" CPU(s) this process may use; computing with "), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace rnnkit

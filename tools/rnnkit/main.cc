@@ -26,7 +26,14 @@ const CLI::Validator kFiniteNumber(
     },
     "FINITE");
 
-void apply_threads(int threads) { set_threads(threads > 0 ? threads : default_threads()); }
+void apply_threads(int threads) {
+  const int requested = threads > 0 ? threads : default_threads();
+  const int used = set_threads(requested);
+  if (used < requested) {
+    std::cerr << "note: " << (threads > 0 ? "--threads " : "OMP_NUM_THREADS=") << requested << " is more than the "
+              << used << " CPU(s) this process may use; computing with " << used << " threads\n";
+  }
+}
 
 std::string significant(double value, int digits) {
   char buffer[48];
