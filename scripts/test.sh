@@ -3,7 +3,7 @@
 # (scripts/lint.sh); build with clang (AddressSanitizer and UBSan) and run the suite again; run
 # the fuzzer for a short while.
 #   scripts/test.sh                 everything
-#   RNNKIT_FUZZ_SECONDS=N           how long each fuzzer runs (default 30 s and 15 s)
+#   RNNKIT_FUZZ_SECONDS=N           how long each fuzzer runs (default 15 to 30 s each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
@@ -41,6 +41,10 @@ fuzz() {
   "build-clang/fuzz/${target}" -max_total_time="${seconds}" -max_len="${max_len}" -print_final_stats=1 \
     "build-clang/fuzz-corpus-${target}" "${seeds}" 2>&1 | tail -n 12
 }
+# About two minutes in all; seeds from the fixtures.
 fuzz safetensors_fuzz "${RNNKIT_FUZZ_SECONDS:-30}" 4096 fuzz/corpus
 fuzz model_description_fuzz "${RNNKIT_FUZZ_SECONDS:-15}" 2048 fuzz/corpus-model
+fuzz npz_fuzz "${RNNKIT_FUZZ_SECONDS:-25}" 16384 tests/fixtures/tf1
+fuzz onnx_fuzz "${RNNKIT_FUZZ_SECONDS:-25}" 16384 tests/fixtures/onnx
+fuzz run_config_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 4096 fuzz/corpus-toml
 echo "all tests passed"

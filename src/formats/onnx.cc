@@ -21,8 +21,7 @@ namespace {
 
 constexpr int kOpset = 14;
 
-onnx::ModelProto parse_model(const std::string& path) {
-  const std::vector<std::byte> bytes = read_file(path);
+onnx::ModelProto parse_model(const std::vector<std::byte>& bytes, const std::string& path) {
   onnx::ModelProto model;
   if (bytes.size() > static_cast<std::size_t>(INT32_MAX) ||
       !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) || !model.has_graph()) {
@@ -251,8 +250,13 @@ void add_value_info(google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* li
 }  // namespace
 
 RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& options) {
+  return import_onnx_bytes(read_file(path), path, options);
+}
+
+RecurrentModel import_onnx_bytes(const std::vector<std::byte>& bytes, const std::string& path,
+                                 const OnnxImportOptions& options) {
   const std::string where = "onnx file '" + path + "'";
-  const onnx::ModelProto model = parse_model(path);
+  const onnx::ModelProto model = parse_model(bytes, path);
   const onnx::GraphProto& graph = model.graph();
   std::map<std::string, const onnx::TensorProto*> constants;
   for (const onnx::TensorProto& t : graph.initializer()) {
@@ -563,7 +567,7 @@ void export_onnx(const RecurrentModel& model, const std::string& path) {
 }
 
 void check_onnx_model(const std::string& path) {
-  const onnx::ModelProto model = parse_model(path);
+  const onnx::ModelProto model = parse_model(read_file(path), path);
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {

@@ -48,7 +48,11 @@ inline float exp_float(float x) {
   x = x < -87.0f ? -87.0f : x;
   x = x > 88.0f ? 88.0f : x;
   const float shifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float n = (x * 1.44269504f + shifter) - shifter;
+  const float shifted = x * 1.44269504f + shifter;
+  const float n = shifted - shifter;
+  // n as an integer from the bits (its low mantissa bits): exact for every finite x, and no
+  // float-to-int conversion, which a NaN input would make undefined (a NaN stays NaN below).
+  const int32_t exponent = std::bit_cast<int32_t>(shifted) - std::bit_cast<int32_t>(shifter);
   const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;  // ln2 = 0.693145752 + 1.42860677e-6
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
@@ -58,7 +62,7 @@ inline float exp_float(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const float scale = std::bit_cast<float>((static_cast<int32_t>(n) + 127) << 23);
+  const float scale = std::bit_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(exponent + 127) << 23));
   return p * scale;
 }
 

@@ -24,6 +24,7 @@
 // Transpose + Reshape, opset 14, float32, weights as initializers; onnx::checker accepts it.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ struct OnnxImportOptions {
 // unsupported attribute, weights that are neither initializers nor constants, nodes that do
 // not stack.
 RecurrentModel import_onnx(const std::string& path, const OnnxImportOptions& options = {});
+// The same from a model's bytes in memory; `origin` names them in messages.
+RecurrentModel import_onnx_bytes(const std::vector<std::byte>& bytes, const std::string& origin,
+                                 const OnnxImportOptions& options = {});
 
 // Throws Error for what ONNX's operators cannot express (an LSTM projection, a cell clip, a
 // merge other than concat) or rnnkit's export does not write (per-direction stacking of more
