@@ -60,4 +60,19 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
+double orthogonality_error(const Tensor<double>& m, double gain) {
+  const int64_t rows = m.dim(0), cols = m.dim(1);
+  const bool wide = rows < cols;
+  const int64_t n = wide ? rows : cols, len = wide ? cols : rows;
+  double worst = 0.0;
+  for (int64_t a = 0; a < n; ++a) {
+    for (int64_t b = 0; b < n; ++b) {
+      double s = 0.0;
+      for (int64_t k = 0; k < len; ++k) s += wide ? m(a, k) * m(b, k) : m(k, a) * m(k, b);
+      worst = nan_max(worst, std::abs(s / (gain * gain) - (a == b ? 1.0 : 0.0)));
+    }
+  }
+  return worst;
+}
+
 }  // namespace rnnkit::test

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "rnnkit/core/error.h"
+#include "rnnkit/core/tensor.h"
 
 namespace rnnkit::test {
 
@@ -48,6 +49,9 @@ double max_abs_difference(const A* a, const B* b, int64_t n) {
     worst = nan_max(worst, std::abs(static_cast<double>(a[i]) - static_cast<double>(b[i])));
   return worst;
 }
+
+// max |M^T M - I| (M M^T for a wide M) after dividing M by gain; NaN if M holds one.
+double orthogonality_error(const Tensor<double>& m, double gain);
 
 struct CommandResult {
   int exit_code = -1;

@@ -12,6 +12,8 @@
 namespace rnnkit {
 namespace {
 
+using test::orthogonality_error;
+
 constexpr double kTruncatedNormalStddev = 0.87962566103423978;
 
 Tensor<double> draw(const std::string& spec, Shape shape, const std::string& name = "v", std::string gates = "",
@@ -111,22 +113,6 @@ TEST(Initializers, PytorchDefaultUsesTheHiddenSize) {
   test::expect_moments(all(p), 0.0, 0.125 / std::sqrt(3.0), 1.8);
   // Outside a layer: 1/sqrt(fan_in), as nn.Linear.
   expect_within(draw("pytorch_default", {3, 100}), -0.1, 0.1);
-}
-
-// max |M^T M - I| (or M M^T for wide M) after dividing by gain^2.
-double orthogonality_error(const Tensor<double>& m, double gain) {
-  const int64_t rows = m.dim(0), cols = m.dim(1);
-  const bool wide = rows < cols;
-  const int64_t n = wide ? rows : cols, len = wide ? cols : rows;
-  double worst = 0.0;
-  for (int64_t a = 0; a < n; ++a) {
-    for (int64_t b = 0; b < n; ++b) {
-      double s = 0.0;
-      for (int64_t k = 0; k < len; ++k) s += wide ? m(a, k) * m(b, k) : m(k, a) * m(k, b);
-      worst = test::nan_max(worst, std::abs(s / (gain * gain) - (a == b ? 1.0 : 0.0)));
-    }
-  }
-  return worst;
 }
 
 TEST(Initializers, OrthogonalSquareTallAndWide) {

@@ -19,6 +19,8 @@
 namespace rnnkit {
 namespace {
 
+using test::orthogonality_error;
+
 // Tolerances in double: n * eps-sized sums for the sizes below.
 constexpr double kOrthogonalityTolerance = 1e-12;
 constexpr double kVersionsAgreeTolerance = 1e-12;
@@ -41,22 +43,6 @@ Tensor<double> blocked(const Shape& shape, int threads, double gain = 1.0) {
   RandomStream stream(1234, "v");
   detail::fill_orthogonal_blocked(out.view(), stream, gain, threads);
   return out;
-}
-
-// max |M^T M - I| (M M^T for wide M) after dividing by gain^2; NaN if M holds one.
-double orthogonality_error(const Tensor<double>& m, double gain) {
-  const int64_t rows = m.dim(0), cols = m.dim(1);
-  const bool wide = rows < cols;
-  const int64_t n = wide ? rows : cols, len = wide ? cols : rows;
-  double worst = 0.0;
-  for (int64_t a = 0; a < n; ++a) {
-    for (int64_t b = 0; b < n; ++b) {
-      double s = 0.0;
-      for (int64_t k = 0; k < len; ++k) s += wide ? m(a, k) * m(b, k) : m(k, a) * m(k, b);
-      worst = test::nan_max(worst, std::abs(s / (gain * gain) - (a == b ? 1.0 : 0.0)));
-    }
-  }
-  return worst;
 }
 
 double max_difference(const Tensor<double>& a, const Tensor<double>& b) {
