@@ -35,16 +35,16 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-clang --output-on-failure -j 
 
 # Each parser's libFuzzer target for a while, from its seed corpus (new inputs it finds go to build-clang/).
 fuzz() {
-  local target="$1" seconds="$2" max_len="$3" seeds="$4"
+  local target="$1" seconds="$2" max_len="$3"
   echo "== fuzzing ${target} for ${seconds} s"
   mkdir -p "build-clang/fuzz-corpus-${target}"
   "build-clang/fuzz/${target}" -max_total_time="${seconds}" -max_len="${max_len}" -print_final_stats=1 \
-    "build-clang/fuzz-corpus-${target}" "${seeds}" 2>&1 | tail -n 12
+    "build-clang/fuzz-corpus-${target}" "${@:4}" 2>&1 | tail -n 12
 }
 # About two minutes in all; seeds from the fixtures.
 fuzz safetensors_fuzz "${RNNKIT_FUZZ_SECONDS:-30}" 4096 fuzz/corpus
 fuzz model_description_fuzz "${RNNKIT_FUZZ_SECONDS:-15}" 2048 fuzz/corpus-model
-fuzz npz_fuzz "${RNNKIT_FUZZ_SECONDS:-25}" 16384 tests/fixtures/tf1
+fuzz npz_fuzz "${RNNKIT_FUZZ_SECONDS:-25}" 16384 tests/fixtures/tf1 fuzz/corpus-npz
 fuzz onnx_fuzz "${RNNKIT_FUZZ_SECONDS:-25}" 16384 tests/fixtures/onnx
 fuzz run_config_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 4096 fuzz/corpus-toml
 echo "all tests passed"

@@ -85,6 +85,7 @@ Tensor<double> stack_rows(const Tensor<double>& a, const Tensor<double>& b) {
   return out;
 }
 
+// [rows, ca] and [rows, cb] (or two vectors) side by side; the caller checks the rows agree.
 Tensor<double> join_columns(const Tensor<double>& a, const Tensor<double>& b) {
   const int64_t rows = a.rank() == 1 ? 1 : a.dim(0), ca = a.dim(a.rank() - 1), cb = b.dim(b.rank() - 1);
   Tensor<double> out(a.rank() == 1 ? Shape{ca + cb} : Shape{rows, ca + cb});
@@ -215,6 +216,12 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     Tensor<double> kernel, bias, projection, peephole;
     std::string kernel_name = "kernel", bias_name = "bias";
     if (cell == CellKind::gru) {
+      const Shape& gates = tensor("gates/kernel", 2).shape();
+      const Shape& candidate = tensor("candidate/kernel", 2).shape();
+      if (gates[0] != candidate[0]) {
+        throw Error(at + ": gates/kernel " + shape_to_string(gates) + " and candidate/kernel " +
+                    shape_to_string(candidate) + " have different row counts (both are [I + H, ...])");
+      }
       kernel = join_columns(tensor("gates/kernel", 2), tensor("candidate/kernel", 2));
       bias = join_columns(tensor("gates/bias", 1), tensor("candidate/bias", 1));
       kernel_name = "gates/kernel + candidate/kernel";

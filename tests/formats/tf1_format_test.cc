@@ -143,6 +143,14 @@ TEST(Tf1Format, ForgetBiasIsFoldedIntoTheForgetBlock) {
     EXPECT_EQ(bb[j] - ba[j], j >= 5 && j < 10 ? 2.0 : 0.0) << j;  // rows of f (i, f, g, o)
 }
 
+// Found by npz_fuzz: a GRU whose gates/kernel and candidate/kernel have different row counts
+// was joined past the end of the shorter one.
+TEST(Tf1Format, GruKernelsOfDifferentRowCountsAreAnError) {
+  const auto variables =
+      read_npz(std::string(RNNKIT_SOURCE_DIR) + "/fuzz/corpus-npz/gru_kernels_of_different_rows.npz");
+  EXPECT_NE(error_of([&] { import_tf1(variables, "x", {}); }).find("have different row counts"), std::string::npos);
+}
+
 TEST(Tf1Format, ANonFiniteForgetBiasIsRefusedBothWays) {
   const auto variables = read_tf1_variables(fixture("lstm_multi_2layers.npz"));
   Tf1ImportOptions nan;
