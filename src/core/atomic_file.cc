@@ -141,6 +141,12 @@ uint64_t regular_file_size(const std::string& path) {
   return static_cast<uint64_t>(info.st_size);
 }
 
+bool is_atomic_write_temporary(const std::string& file_name) {
+  const std::size_t at = file_name.rfind(".tmp-");
+  return file_name.size() > 1 && file_name[0] == '.' && at != std::string::npos && at > 1 &&
+         file_name.size() > at + 5 && file_name.find_first_not_of("0123456789-", at + 5) == std::string::npos;
+}
+
 std::vector<std::byte> read_file(const std::string& path) {
   struct stat info {};
   FileDescriptor fd = open_regular_file(path, info);

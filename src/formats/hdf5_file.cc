@@ -46,7 +46,10 @@ QuietHdf5::QuietHdf5() {
 QuietHdf5::~QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
 
 Hdf5File::Hdf5File(const std::string& path, std::string where)
-    : where_(std::move(where)), file_size_(regular_file_size(path)), file_(open(path, where_), H5Fclose) {}
+    : where_(std::move(where)),
+      file_size_(regular_file_size(path)),
+      declared_budget_(file_size_ + kHdf5DeclaredAllowance),
+      file_(open(path, where_), H5Fclose) {}
 
 hid_t Hdf5File::open(const std::string& path, const std::string& where) {
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(where + ": not an HDF5 file (or cannot be read)");
@@ -65,12 +68,10 @@ bool Hdf5File::exists(hid_t base, const std::string& path) const {
     if (end > begin) parts.push_back(path.substr(begin, end - begin));
     begin = end + 1;
   }
-  if (path.starts_with("/")) parts.insert(parts.begin(), ".");  // absolute: from the root
   const Hdf5Handle links = in_file_link_access(H5P_LINK_ACCESS);
-  const hid_t from = path.starts_with("/") ? file_.get() : base;
+  const hid_t from = path.starts_with("/") ? file_.get() : base;  // absolute: from the root
   for (std::size_t n = 1; n <= parts.size(); ++n) {
     const std::string prefix = join(parts, n);
-    if (prefix == ".") continue;
     if (H5Lexists(from, prefix.c_str(), links.get()) <= 0) return false;
     H5L_info_t info{};
     if (H5Lget_info(from, prefix.c_str(), &info, links.get()) < 0) return false;
@@ -136,8 +137,12 @@ Hdf5Dataset Hdf5File::read_dataset(hid_t base, const std::string& path, const st
     }
     shape.push_back(static_cast<int64_t>(dims[d]));
   }
-  const auto count = static_cast<uint64_t>(shape_numel(shape, "dataset"));
-  const uint64_t declared = count * type_size;  // < 2^62 + 2^31 x 16: no overflow
+  const auto count = static_cast<uint64_t>(shape_numel(shape, "dataset"));  // <= 2^62
+  if (type_size == 0 || count > std::numeric_limits<uint64_t>::max() / type_size) {
+    throw Error(what + " declares " + shape_to_string(shape) + " values of " + std::to_string(type_size) +
+                " bytes, more than any file holds");
+  }
+  const uint64_t declared = count * type_size;
 
   // The claim against what backs it, before allocating.
   const uint64_t stored = H5Dget_storage_size(set.get());
@@ -148,12 +153,12 @@ Hdf5Dataset Hdf5File::read_dataset(hid_t base, const std::string& path, const st
     throw Error(what + " declares " + shape_to_string(shape) + " values (" + std::to_string(declared) +
                 " bytes) but stores " + std::to_string(stored) + " bytes");
   }
-  if (declared > file_size_ + kHdf5DeclaredAllowance - std::min(declared_, file_size_ + kHdf5DeclaredAllowance)) {
+  if (declared > declared_budget_) {
     throw Error(what + " declares " + shape_to_string(shape) + " values (" + std::to_string(declared) +
                 " bytes), which with the datasets read before it exceeds the file's " + std::to_string(file_size_) +
                 " bytes + " + std::to_string(kHdf5DeclaredAllowance >> 20) + " MiB");
   }
-  declared_ += declared;
+  declared_budget_ -= declared;
 
   Hdf5Dataset out{Tensor<double>(shape), type_size == 8};
   if (count > 0 &&

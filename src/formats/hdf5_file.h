@@ -89,8 +89,8 @@ class Hdf5File {
   QuietHdf5 quiet_;
   std::string where_;
   uint64_t file_size_ = 0;
+  uint64_t declared_budget_ = 0;  // what the datasets still to be read may declare, in bytes
   Hdf5Handle file_;
-  uint64_t declared_ = 0;  // bytes declared by the datasets read so far
 };
 
 }  // namespace rnnkit::detail

@@ -160,17 +160,12 @@ void RunDirectory::lock() {
 
 int RunDirectory::remove_stale_temporaries() const {
   if (!lock_) throw Error("run directory '" + path_ + "': remove_stale_temporaries needs the lock");
-  // write_file_atomically's temporaries: "." + name + ".tmp-" + pid + "-" + number.
-  auto is_temporary = [](const std::string& name) {
-    const std::size_t at = name.rfind(".tmp-");
-    return name.size() > 1 && name[0] == '.' && at != std::string::npos && at > 1 &&
-           name.find_first_not_of("0123456789-", at + 5) == std::string::npos && name.size() > at + 5;
-  };
   int removed = 0;
   for (const fs::path& folder : {fs::path(path_), fs::path(path_) / "checkpoints"}) {
     std::error_code ec;
     for (const fs::directory_entry& e : fs::directory_iterator(folder, ec)) {
-      if (e.is_regular_file(ec) && is_temporary(e.path().filename().string()) && fs::remove(e.path(), ec)) ++removed;
+      if (e.is_regular_file(ec) && is_atomic_write_temporary(e.path().filename().string()) && fs::remove(e.path(), ec))
+        ++removed;
     }
   }
   return removed;

@@ -19,6 +19,10 @@ namespace rnnkit {
 
 void write_file_atomically(const std::string& path, const std::vector<std::span<const std::byte>>& parts);
 
+// Whether a file name (no directory) is one of write_file_atomically's temporary files,
+// ".NAME.tmp-PID-N", which a writer killed mid-way leaves behind.
+bool is_atomic_write_temporary(const std::string& file_name);
+
 // Reads a whole regular file, as many bytes as its size says when opened (a device such as
 // /dev/zero, a pipe or a directory is refused); Error names the path and the reason on failure.
 std::vector<std::byte> read_file(const std::string& path);
