@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <unordered_map>
 
 #include "rnnkit/checkpoint/safetensors.h"
@@ -91,8 +91,7 @@ ChecksumReport verify_tensor_checksums(const SafetensorsFile& file) {
 std::string describe(const TensorChecksum& c) {
   const std::string name = "tensor '" + c.tensor + "'";
   switch (c.status) {
-    case TensorChecksum::Status::ok:
-      return name + ": crc32c " + hex8(c.computed) + " as recorded";
+    case TensorChecksum::Status::ok: return name + ": crc32c " + hex8(c.computed) + " as recorded";
     case TensorChecksum::Status::mismatch:
       return name + ": its data reads crc32c " + hex8(c.computed) + " but the file records " + hex8(c.recorded) +
              " (changed after it was written)";

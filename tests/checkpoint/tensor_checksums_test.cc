@@ -18,9 +18,9 @@ namespace {
 // Two float tensors, a = [1, 2, 3] and b = [[4, 5], [6, 7]], as rnnkit writes them.
 std::vector<std::byte> written_file() {
   static const std::vector<float> a = {1, 2, 3}, b = {4, 5, 6, 7};
-  return serialize_safetensors({{"a", "F32", {3}, std::as_bytes(std::span(a))},
-                                {"b", "F32", {2, 2}, std::as_bytes(std::span(b))}},
-                               {{"note", "kept"}});
+  return serialize_safetensors(
+      {{"a", "F32", {3}, std::as_bytes(std::span(a))}, {"b", "F32", {2, 2}, std::as_bytes(std::span(b))}},
+      {{"note", "kept"}});
 }
 
 // The header JSON of a file and a file made from a header and a data section.

@@ -35,14 +35,10 @@ nlohmann::ordered_json stats_json(const WeightStats& s) {
 
 const char* status_name(TensorChecksum::Status status) {
   switch (status) {
-    case TensorChecksum::Status::ok:
-      return "ok";
-    case TensorChecksum::Status::mismatch:
-      return "mismatch";
-    case TensorChecksum::Status::unrecorded:
-      return "unrecorded";
-    case TensorChecksum::Status::missing:
-      return "missing";
+    case TensorChecksum::Status::ok: return "ok";
+    case TensorChecksum::Status::mismatch: return "mismatch";
+    case TensorChecksum::Status::unrecorded: return "unrecorded";
+    case TensorChecksum::Status::missing: return "missing";
   }
   return "?";
 }
@@ -51,7 +47,8 @@ const char* status_name(TensorChecksum::Status status) {
 std::string checksums_summary(const ChecksumReport& c) {
   if (!c.recorded) return "none recorded (a file from another writer, or from an rnnkit before checksums)";
   if (c.failures() == 0) return "crc32c of all " + std::to_string(c.tensors.size()) + " tensors as recorded";
-  return std::to_string(c.failures()) + " of " + std::to_string(c.tensors.size()) + " tensors fail (--verify lists them)";
+  return std::to_string(c.failures()) + " of " + std::to_string(c.tensors.size()) +
+         " tensors fail (--verify lists them)";
 }
 
 nlohmann::ordered_json checksums_json(const ChecksumReport& c) {

@@ -38,7 +38,7 @@ struct TensorChecksum {
 };
 
 struct ChecksumReport {
-  bool recorded = false;               // the file has rnnkit.crc32c
+  bool recorded = false;                // the file has rnnkit.crc32c
   std::vector<TensorChecksum> tensors;  // every tensor in name order, then the missing ones
   int64_t failures() const;             // entries that are not ok
 };
