@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <new>
 
 #include "rnnkit/core/error.h"
 #include "rnnkit/variables/glob.h"
@@ -14,6 +16,12 @@ constexpr int64_t kAlignBytes = static_cast<int64_t>(AlignedBuffer::kAlignment);
 
 bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '-';
+}
+
+std::string gibibytes(int64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g GiB", static_cast<double>(bytes) / (1024.0 * 1024.0 * 1024.0));
+  return text;
 }
 
 std::string join_name(const std::string& scope, std::string_view name) {
@@ -121,14 +129,22 @@ const Variable& VariableStore::get_variable(std::string_view name, const Shape& 
   ctx.shape = shape;
   ctx.gate_letters = options.gate_letters;
   ctx.hidden_size = options.hidden_size;
-  const Tensor<double> initial = initial_value(*init, ctx);  // before any state changes: a throw leaves none
-
   const int64_t elem = static_cast<int64_t>(dtype_size(dtype_));
   const int64_t align = kAlignBytes / elem;
   const int64_t offset = (size_ + align - 1) / align * align;
   const int64_t end = (offset + numel + align - 1) / align * align;
-  params_.grow(static_cast<std::size_t>(end * elem));
-  grads_.grow(static_cast<std::size_t>(end * elem));
+  // Before any state changes: a throw leaves none (grown buffers only hold more capacity).
+  Tensor<double> initial;
+  try {
+    initial = initial_value(*init, ctx);
+    params_.grow(static_cast<std::size_t>(end * elem));
+    grads_.grow(static_cast<std::size_t>(end * elem));
+  } catch (const std::bad_alloc&) {
+    throw Error("variable '" + full + "' " + shape_to_string(shape) + ": out of memory: " + std::to_string(numel) +
+                " elements (initialized in float64), in a store of " + std::to_string(end) + " " + dtype_name(dtype_) +
+                " parameters and as many gradients (" + gibibytes(2 * end * elem) +
+                "), more than this process could allocate");
+  }
   size_ = end;
 
   Variable v;
