@@ -1,5 +1,5 @@
 // rnnkit probe: tables, JSON, the HTML page in headless Chromium, and models from a run
-// config or a checkpoint.
+// config, a training checkpoint or a layer file that rnnkit init or import wrote.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -146,6 +146,60 @@ TEST(ProbeCli, TablesShowEachLayersStateSpaceBlockAndTotalDerivative) {
                            "d=12", "total: dL/dh_{T-d} of layer lK as an intermediate"}) {
     EXPECT_NE(r.output.find(text), std::string::npos) << text << "\n" << r.output;
   }
+}
+
+// A file rnnkit init (or import) wrote describes its layer in rnnkit.model: probed as it is.
+TEST(ProbeCli, ProbesALayerFileThatInitOrImportWrote) {
+  TempDir dir;
+  const std::string layer = dir.file("rnn.safetensors");
+  ASSERT_EQ(
+      run_cli("init --cell rnn_tanh --input-size 3 --hidden-size 8 --layers 2 --recurrent-init identity -o " + layer)
+          .exit_code,
+      0);
+  const auto r = run_cli("probe --checkpoint " + layer + " --steps 8 --batch 3 --seeds 2 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json j = nlohmann::json::parse(r.output);
+  EXPECT_EQ(j["model"]["cell"], "rnn_tanh");
+  EXPECT_EQ(j["model"]["input_size"], 3);
+  EXPECT_EQ(j["model"]["num_layers"], 2);
+  EXPECT_EQ(j["sets"][0]["init"], "checkpoint " + layer);
+  ASSERT_EQ(j["sets"][0]["seeds"].size(), 2u);
+  for (const auto& seed : j["sets"][0]["seeds"]) {
+    ASSERT_EQ(seed["spectra"].size(), 2u);
+    for (const auto& block : seed["spectra"]) {
+      EXPECT_EQ(block["sigma_max"].get<double>(), 1.0);  // the file's identity matrices
+      EXPECT_EQ(block["sigma_min"].get<double>(), 1.0);
+    }
+    EXPECT_EQ(seed["total_derivative_norm_by_distance"].size(), 2u);
+  }
+  // Same weights, other inputs.
+  EXPECT_NE(j["sets"][0]["seeds"][0]["state_space_norm_by_distance"][4],
+            j["sets"][0]["seeds"][1]["state_space_norm_by_distance"][4]);
+  const auto table = run_cli("probe --checkpoint " + layer + " --steps 8 --seeds 1");
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("total l1"), std::string::npos) << table.output;
+
+  // An imported PyTorch layer; the PyTorch file itself has neither description.
+  const std::string pytorch = std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/pytorch/rnn_relu_2layers.safetensors";
+  const std::string imported = dir.file("imported.safetensors");
+  ASSERT_EQ(run_cli("import --from pytorch --nonlinearity relu " + pytorch + " -o " + imported).exit_code, 0);
+  const auto from_import = run_cli("probe --checkpoint " + imported + " --steps 5 --seeds 1 --json");
+  ASSERT_EQ(from_import.exit_code, 0) << from_import.output;
+  EXPECT_EQ(nlohmann::json::parse(from_import.output)["model"]["cell"], "rnn_relu");
+  const auto neither = run_cli("probe --checkpoint " + pytorch + " --steps 5");
+  EXPECT_EQ(neither.exit_code, 1) << neither.output;
+  EXPECT_NE(neither.output.find("checkpoint '" + pytorch +
+                                "' has neither rnnkit.run_config metadata (a checkpoint rnnkit train wrote) nor "
+                                "rnnkit.model (a layer file rnnkit init or rnnkit import wrote)"),
+            std::string::npos)
+      << neither.output;
+
+  // A bidirectional layer has no state after step t of a forward run: refused, saying so.
+  const std::string bidirectional = dir.file("bi.safetensors");
+  ASSERT_EQ(run_cli("init --cell gru --input-size 3 --hidden-size 4 --bidirectional -o " + bidirectional).exit_code, 0);
+  const auto bi = run_cli("probe --checkpoint " + bidirectional + " --steps 5");
+  EXPECT_EQ(bi.exit_code, 1) << bi.output;
+  EXPECT_NE(bi.output.find("bidirectional"), std::string::npos) << bi.output;
 }
 
 }  // namespace

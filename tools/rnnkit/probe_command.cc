@@ -1,22 +1,25 @@
 // rnnkit probe: how initializations differ before any training. For each initializer set
-// (or the model a run config builds, or a checkpoint's weights) and seed, the measurements of
-// analysis/probe.h: gradient flow back through time (the state-space gradient and each layer's
-// total derivative), the step Jacobian's norm, forward health and the recurrent spectra; as
-// tables (median and range over seeds), JSON, and with -o DIR a self-contained HTML page
-// (DIR/probe.html) beside DIR/probe.json.
+// (or the model a run config builds, or the weights of a training checkpoint or of a layer file
+// from rnnkit init or import) and seed, the measurements of analysis/probe.h: gradient flow back
+// through time (the state-space gradient and each layer's total derivative), the step
+// Jacobian's norm, forward health and the recurrent spectra; as tables (median and range over
+// seeds), JSON, and with -o DIR a self-contained HTML page (DIR/probe.html) beside DIR/probe.json.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "cell_arguments.h"
 #include "commands.h"
 #include "rnnkit/analysis/probe_report.h"
+#include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/init/initializer.h"
+#include "rnnkit/layers/recurrent_model.h"
 #include "rnnkit/layers/recurrent_variables.h"
 #include "rnnkit/train/run_directory.h"
 #include "rnnkit/train/trainer.h"
@@ -84,6 +87,35 @@ ConfiguredModel configured_model(RunConfig config, const std::string& checkpoint
     std::copy(src.data(), src.data() + src.numel(), m.store->value<double>(to).data());
   }
   return m;
+}
+
+// A layer file that rnnkit init or import wrote (rnnkit.model metadata), in a float64 store.
+ConfiguredModel described_model(const std::string& path) {
+  RecurrentModel model = load_recurrent_model(path, DType::f64);
+  ConfiguredModel m;
+  m.spec = model.spec;
+  m.options = model.options;
+  m.options.dropout = 0;
+  m.scope = model.scope;
+  m.store = std::make_unique<VariableStore>(std::move(model.store));
+  return m;
+}
+
+// What --checkpoint names: a run directory, or a file with rnnkit.run_config (rnnkit train
+// wrote it; its run config builds the model), or else one with rnnkit.model (rnnkit init or
+// import wrote it; the description builds the layer). True for the last.
+bool names_a_layer_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return false;
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  const std::map<std::string, std::string>& metadata = file.metadata();
+  if (metadata.contains("rnnkit.run_config")) return false;
+  if (metadata.contains("rnnkit.model")) return true;
+  throw Error(
+      "checkpoint '" + path +
+      "' has neither rnnkit.run_config metadata (a checkpoint rnnkit train wrote) nor rnnkit.model (a layer "
+      "file rnnkit init or rnnkit import wrote): probe needs one of them to know the model (rnnkit import makes a "
+      "layer file of another framework's)");
 }
 
 void print_tables(const RecurrentSpec& spec, const ProbeOptions& options, const std::vector<ProbeSeries>& series) {
@@ -208,19 +240,22 @@ void run_probe(const ProbeArgs& args) {
   if (from_run) {
     RunConfig config;
     std::string label, checkpoint;
-    if (!args.checkpoint.empty()) {
+    // A checkpoint's weights are the same for every seed (only the inputs change): built once.
+    std::optional<ConfiguredModel> trained;
+    if (!args.checkpoint.empty() && names_a_layer_file(args.checkpoint)) {
+      trained = described_model(args.checkpoint);
+      label = "checkpoint " + args.checkpoint;
+    } else if (!args.checkpoint.empty()) {
       const RunCheckpoint located = locate_run_checkpoint(args.checkpoint);
       config = located.config;
       checkpoint = located.checkpoint;
       label = "checkpoint " + checkpoint;
+      trained = configured_model(config, checkpoint, 0);
     } else {
       config = read_run_config(args.config);
       label = "config " + args.config;
     }
     ProbeSeries s{label, {}, {}};
-    // A checkpoint's weights are the same for every seed (only the inputs change): built once.
-    std::optional<ConfiguredModel> trained;
-    if (!checkpoint.empty()) trained = configured_model(config, checkpoint, 0);
     for (int64_t k = 1; k <= args.seeds; ++k) {
       const auto seed = static_cast<uint64_t>(k);
       std::optional<ConfiguredModel> fresh;  // a config's model: initialized with this seed
@@ -306,7 +341,9 @@ void add_probe_command(CLI::App& app) {
                       "Probe the recurrent layer a run config (rnnkit train --config) builds; seeds 1..N "
                       "replace its seed");
   CLI::Option* checkpoint = cmd->add_option(
-      "--checkpoint", args->checkpoint, "Probe a training run's weights (a run directory or a checkpoint it wrote)");
+      "--checkpoint", args->checkpoint,
+      "Probe the weights of a training run (a run directory or a checkpoint it wrote) or of a layer file that "
+      "rnnkit init or import wrote");
   std::vector<CLI::Option*> model_options = add_cell_arguments(*cmd, args->cell_options, false);
   for (CLI::Option* o : {cell, input, hidden, layers, init}) model_options.push_back(o);
   for (CLI::Option* o : model_options) {
