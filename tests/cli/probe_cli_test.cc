@@ -202,5 +202,33 @@ TEST(ProbeCli, ProbesALayerFileThatInitOrImportWrote) {
   EXPECT_NE(bi.output.find("bidirectional"), std::string::npos) << bi.output;
 }
 
+// The README's probe sample: its two commands, run in a fresh directory, print its table.
+TEST(ProbeCli, TheReadmesStackedSampleIsWhatProbePrints) {
+  const std::string readme = read_text(std::string(RNNKIT_SOURCE_DIR) + "/README.md");
+  const std::string init = "build/tools/rnnkit/rnnkit init --cell lstm --input-size 8 --hidden-size 32 --layers 2";
+  const std::size_t commands = readme.find(init);
+  ASSERT_NE(commands, std::string::npos) << "the README's probe sample is gone";
+  const std::size_t commands_end = readme.find("```", commands);
+  const std::size_t table = readme.find("```\n", commands_end + 3) + 4;
+  const std::size_t table_end = readme.find("```", table);
+  ASSERT_LT(table_end, readme.size());
+  const std::string expected = readme.substr(table, table_end - table);
+  ASSERT_NE(expected.find("total l0"), std::string::npos) << expected;
+  std::string script = readme.substr(commands, commands_end - commands);
+  for (std::size_t at = script.find("build/tools/rnnkit/rnnkit"); at != std::string::npos;
+       at = script.find("build/tools/rnnkit/rnnkit", at)) {
+    script.replace(at, 25, RNNKIT_CLI_PATH);
+    at += std::string(RNNKIT_CLI_PATH).size();
+  }
+  while (!script.empty() && script.back() == '\n') script.pop_back();
+  for (std::size_t at = script.find('\n'); at != std::string::npos; at = script.find('\n', at)) {
+    script.replace(at, 1, " && ");
+  }
+  TempDir dir;
+  const auto r = test::run_shell("cd " + dir.path() + " && mkdir out && " + script);
+  ASSERT_EQ(r.exit_code, 0) << script << r.output;
+  EXPECT_NE(r.output.find(expected), std::string::npos) << "README:\n" << expected << "rnnkit:\n" << r.output;
+}
+
 }  // namespace
 }  // namespace rnnkit
