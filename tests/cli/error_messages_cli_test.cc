@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
+#include <tuple>
+#include <vector>
 
 #include "rnnkit/checkpoint/safetensors.h"
 #include "test_support.h"
@@ -66,6 +69,47 @@ TEST(ErrorMessages, AWorkspaceLargerThanMemoryIsNamedNotABadAlloc) {
                                        " -o " + dir.file("out.safetensors"));
   expect_rnnkit_error(r, "out of memory planning the workspace for T=1000, B=1000");
 #endif
+}
+
+constexpr const char* kTinyRun =
+    "seed = 3\n[model]\nhidden_size = 8\nembedding_size = 4\n[task]\nsteps = 16\nbatch_size = 2\n"
+    "[train]\nsteps = 2\nlog_every = 1\neval_every = 2\neval_batches = 1\ncheckpoint_every = 2\n";
+
+// Metadata of the wrong JSON type where rnnkit reads a field (nlohmann's type_error.302 once).
+TEST(ErrorMessages, MetadataOfTheWrongTypeIsNamedNotAJsonTypeError) {
+  test::TempDir dir;
+  std::ofstream(dir.file("c.toml")) << kTinyRun;
+  ASSERT_EQ(test::run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("run")).exit_code, 0);
+  const std::string checkpoint = dir.file("run/checkpoints/step-0000002.safetensors");
+  for (const auto& [from, to, message] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"\"optimizer\":\"adam\"", "\"optimizer\":5", "'optimizer' must be a string, found 5"},
+           {"\"step\":2", "\"step\":\"2\"", "'step' must be a non-negative integer, found \"2\""},
+           {"\"step\":2", "\"step\":-2", "'step' must be a non-negative integer, found -2"},
+           {"\"optimizer_steps\":2", "\"optimizer_steps\":[]", "'optimizer_steps' must be a non-negative integer"}}) {
+    test::rewrite_metadata(checkpoint, checkpoint, "rnnkit.train", [&](std::string j) {
+      const std::size_t at = j.find(from);
+      EXPECT_NE(at, std::string::npos) << j;
+      return at == std::string::npos ? j : j.replace(at, from.size(), to);
+    });
+    expect_rnnkit_error(test::run_cli("train --resume " + dir.file("run") + " --steps 3"), message);
+    test::rewrite_metadata(checkpoint, checkpoint, "rnnkit.train",
+                           [&](std::string j) { return j.replace(j.find(to), to.size(), from); });
+  }
+
+  // rnnkit.source, which export reads back.
+  const std::string torch = std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/pytorch/gru_bi.safetensors";
+  ASSERT_EQ(test::run_cli("import --from pytorch " + torch + " -o " + dir.file("gru.safetensors")).exit_code, 0);
+  test::rewrite_metadata(dir.file("gru.safetensors"), dir.file("bad.safetensors"), "rnnkit.source",
+                         [](std::string j) { return j.replace(j.find("\"pytorch\""), 9, "7"); });
+  expect_rnnkit_error(
+      test::run_cli("export --to pytorch " + dir.file("bad.safetensors") + " -o " + dir.file("out.safetensors")),
+      "rnnkit.source metadata: 'format' must be a string, found 7");
+
+  // A metrics line whose loss is a string.
+  std::ofstream(dir.file("run/metrics.jsonl"), std::ios::app)
+      << "{\"kind\":\"train\",\"step\":3,\"loss\":\"low\",\"metric\":1,\"grad_norm\":1,\"lr\":0.1}\n";
+  expect_rnnkit_error(test::run_cli("report " + dir.file("run") + " -o " + dir.file("r.html")),
+                      "'loss' must be a number, found \"low\"");
 }
 
 }  // namespace

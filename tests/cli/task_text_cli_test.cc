@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/train/run_config.h"
 #include "test_support.h"
 
@@ -31,14 +30,11 @@ std::string config_for(const std::string& text_path) {
 
 // The checkpoint again, with its run config's task text changed by `edit`.
 void rewrite_run_config(const std::string& from, const std::string& to, void (*edit)(TaskConfig&)) {
-  const SafetensorsFile file = SafetensorsFile::read(from);
-  RunConfig config = parse_run_config(file.metadata().at("rnnkit.run_config"), from);
-  edit(config.task);
-  std::map<std::string, std::string> metadata = file.metadata();
-  metadata["rnnkit.run_config"] = run_config_to_toml(config);
-  std::vector<SafetensorsTensor> tensors;
-  for (const SafetensorsEntry& e : file.entries()) tensors.push_back({e.name, e.dtype, e.shape, file.bytes(e)});
-  write_safetensors(to, tensors, metadata);
+  test::rewrite_metadata(from, to, "rnnkit.run_config", [&](const std::string& toml) {
+    RunConfig config = parse_run_config(toml, from);
+    edit(config.task);
+    return run_config_to_toml(config);
+  });
 }
 
 std::string loss_line(const std::string& output) {
