@@ -50,8 +50,8 @@ TEST(ClaimedSizes, ARunConfigLargerThanItsCheckpointIsRefused) {
   for (const std::string command : {"evaluate ", "probe --checkpoint "}) {
     const auto r = run_cli(command + bad);
     EXPECT_EQ(r.exit_code, 1) << command << r.output;
-    EXPECT_NE(r.output.find("variable 'm/rnn/l0/fw/weight_ih' [48000,1] (48000 elements) would bring the model to "
-                            "more than 4470 elements, as many as checkpoint '" +
+    EXPECT_NE(r.output.find("the recurrent layer under 'm/rnn' (20 variables): 2208000 more elements would bring the "
+                            "model past 4470 elements, as many as checkpoint '" +
                             bad + "' holds in all"),
               std::string::npos)
         << command << r.output;
