@@ -23,17 +23,20 @@
 namespace rnnkit {
 namespace {
 
-// The rnnkit command under a 4 GiB bound on memory, on any machine: an address-space limit, or,
-// under AddressSanitizer (which reserves terabytes of address space and so cannot run under
-// one), ASan's own limit on one allocation, made to return null.
+// The rnnkit command under a 4 GiB address-space limit. AddressSanitizer reserves terabytes of
+// address space, so it cannot run under one, and its allocator ends the process on a failed
+// operator new (allocator_may_return_null covers malloc, not new): the tests that need a failed
+// allocation are skipped under it, saying so.
 test::CommandResult run_with_memory_bound(const std::string& args) {
-#ifdef RNNKIT_TEST_ASAN
-  return test::run_shell("ASAN_OPTIONS=allocator_may_return_null=1:max_allocation_size_mb=4096:detect_leaks=0 " +
-                         std::string(RNNKIT_CLI_PATH) + " " + args);
-#else
   return test::run_shell("ulimit -v 4194304 && " + std::string(RNNKIT_CLI_PATH) + " " + args);
-#endif
 }
+
+#ifdef RNNKIT_TEST_ASAN
+#define SKIP_UNDER_ASAN() \
+  GTEST_SKIP() << "AddressSanitizer cannot run under an address-space limit and ends the process on a failed new"
+#else
+#define SKIP_UNDER_ASAN() static_cast<void>(0)
+#endif
 
 void expect_rnnkit_error(const test::CommandResult& r, const std::string& fragment) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -57,6 +60,7 @@ TEST(ErrorMessages, AModelLargerThanTheMachineIsRefusedBeforeAllocating) {
 // Within the machine (more than 5 GiB of memory) but not within the process's bound: weight_ih of
 // [16384, 40000] is 4.9 GiB in float64 while initialized (2.4 GiB in float32, as many gradients).
 TEST(ErrorMessages, AModelLargerThanTheProcessMayAllocateIsNamedNotABadAlloc) {
+  SKIP_UNDER_ASAN();
   test::TempDir dir;
   const auto r = run_with_memory_bound(
       "init --cell lstm --input-size 40000 --hidden-size 4096 --recurrent-init zeros "
@@ -70,6 +74,7 @@ TEST(ErrorMessages, AModelLargerThanTheProcessMayAllocateIsNamedNotABadAlloc) {
 // does not fit (1000 x 1000 steps and sequences of a 4 x 2048-wide LSTM: 8 GiB of layer
 // outputs, the first of its arrays past the bound, and 30 GiB of gates).
 TEST(ErrorMessages, AWorkspaceLargerThanMemoryIsNamedNotABadAlloc) {
+  SKIP_UNDER_ASAN();
   test::TempDir dir;
   ASSERT_EQ(test::run_cli("init --cell lstm --input-size 1 --hidden-size 2048 --recurrent-init zeros -o " +
                           dir.file("m.safetensors"))
