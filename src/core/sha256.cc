@@ -103,6 +103,7 @@ void Sha256::compress(const unsigned char* block) {
 }
 
 void Sha256::update(std::span<const std::byte> data) {
+  if (data.empty()) return;  // an empty span's data() may be null, which memcpy may not take
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
   std::size_t n = data.size();
   total_bytes_ += n;
@@ -117,7 +118,7 @@ void Sha256::update(std::span<const std::byte> data) {
     pending_size_ = 0;
   }
   for (; n >= 64; p += 64, n -= 64) compress(p);
-  std::memcpy(pending_.data(), p, n);
+  if (n > 0) std::memcpy(pending_.data(), p, n);
   pending_size_ = n;
 }
 
