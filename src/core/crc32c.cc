@@ -47,8 +47,8 @@ __attribute__((target("sse4.2"))) uint32_t update_hardware(uint32_t r, const uns
 
 bool has_hardware() {
 #if defined(__x86_64__)
-  static const bool has = __builtin_cpu_supports("sse4.2") != 0;
-  return has;
+  static const bool kHasSse42 = __builtin_cpu_supports("sse4.2") != 0;
+  return kHasSse42;
 #else
   return false;
 #endif

@@ -28,11 +28,11 @@ std::string gibibytes(double bytes) {
 
 // The machine's physical memory in bytes (0 if the system does not say).
 uint64_t physical_memory_bytes() {
-  static const uint64_t bytes = [] {
+  static const uint64_t kBytes = [] {
     const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
     return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : uint64_t{0};
   }();
-  return bytes;
+  return kBytes;
 }
 
 std::string join_name(const std::string& scope, std::string_view name) {
