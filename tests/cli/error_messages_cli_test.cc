@@ -97,11 +97,18 @@ TEST(ErrorMessages, MetadataOfTheWrongTypeIsNamedNotAJsonTypeError) {
   std::ofstream(dir.file("c.toml")) << kTinyRun;
   ASSERT_EQ(test::run_cli("train --config " + dir.file("c.toml") + " --run-dir " + dir.file("run")).exit_code, 0);
   const std::string checkpoint = dir.file("run/checkpoints/step-0000002.safetensors");
-  for (const auto& [from, to, message] : std::vector<std::tuple<std::string, std::string, std::string>>{
+  struct Mutation {
+    std::string from, to, message;
+  };
+  for (const Mutation& mutation : std::vector<Mutation>{
            {"\"optimizer\":\"adam\"", "\"optimizer\":5", "'optimizer' must be a string, found 5"},
            {"\"step\":2", "\"step\":\"2\"", "'step' must be a non-negative integer, found \"2\""},
            {"\"step\":2", "\"step\":-2", "'step' must be a non-negative integer, found -2"},
            {"\"optimizer_steps\":2", "\"optimizer_steps\":[]", "'optimizer_steps' must be a non-negative integer"}}) {
+    // Plain names, not a structured binding: clang 14 cannot capture a binding in a lambda.
+    const std::string& from = mutation.from;
+    const std::string& to = mutation.to;
+    const std::string& message = mutation.message;
     test::rewrite_metadata(checkpoint, checkpoint, "rnnkit.train", [&](std::string j) {
       const std::size_t at = j.find(from);
       EXPECT_NE(at, std::string::npos) << j;
