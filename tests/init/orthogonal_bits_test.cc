@@ -2,12 +2,17 @@
 // fill_orthogonal_blocked gives for shapes around the panel width (32) and the row groups of 4
 // (tall, wide, square, one row, one column, every residue of m mod 4, panels of every width
 // mod 4), gains and seeds, with 1, 2 and 3 threads. The checksums were computed by the code
-// as released (before any change to its speed), so a faster version 2 has to reproduce them.
+// as released (before any change to its speed), so a faster version 2 has to reproduce them,
+// with every form of the block-update kernels this CPU runs (portable, AVX2, AVX-512:
+// src/init/orthogonal_kernels.h), which must also agree with each other bit for bit on
+// shapes no checksum pins.
 #include <gtest/gtest.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,11 +37,26 @@ uint32_t crc_of(const Tensor<double>& t) {
   return crc32c(std::as_bytes(std::span<const double>(t.storage().data(), static_cast<std::size_t>(t.numel()))));
 }
 
-Tensor<double> blocked(int64_t rows, int64_t cols, double gain, uint64_t seed, int threads) {
+using detail::OrthogonalKernels;
+
+Tensor<double> blocked(int64_t rows, int64_t cols, double gain, uint64_t seed, int threads,
+                       OrthogonalKernels kernels = detail::preferred_orthogonal_kernels()) {
   Tensor<double> out(Shape{rows, cols});
   RandomStream stream(seed, "pin/weight_hh");
-  detail::fill_orthogonal_blocked(out.view(), stream, gain, threads);
+  detail::fill_orthogonal_blocked(out.view(), stream, gain, threads, kernels);
   return out;
+}
+
+// The kernel forms to check: all that this CPU runs (printed, so a log says which were compared).
+std::vector<OrthogonalKernels> kernel_forms() {
+  static const std::vector<OrthogonalKernels> forms = [] {
+    std::vector<OrthogonalKernels> all = detail::supported_orthogonal_kernels();
+    std::cout << "orthogonal kernels on this CPU:";
+    for (OrthogonalKernels k : all) std::cout << " " << detail::orthogonal_kernels_name(k);
+    std::cout << " (preferred: " << detail::orthogonal_kernels_name(detail::preferred_orthogonal_kernels()) << ")\n";
+    return all;
+  }();
+  return forms;
 }
 
 std::string describe(const Pinned& p) {
@@ -64,10 +84,38 @@ const std::vector<Pinned> kPinned = {
 };
 
 TEST(OrthogonalBits, Version2KeepsItsReleasedBits) {
-  for (const Pinned& p : kPinned) {
-    for (int threads : {1, 2, 3}) {
-      const uint32_t crc = crc_of(blocked(p.rows, p.cols, p.gain, p.seed, threads));
-      EXPECT_EQ(crc, p.crc) << describe(p) << " with " << threads << " threads: crc32c 0x" << std::hex << crc;
+  for (OrthogonalKernels kernels : kernel_forms()) {
+    for (const Pinned& p : kPinned) {
+      for (int threads : {1, 2, 3}) {
+        const uint32_t crc = crc_of(blocked(p.rows, p.cols, p.gain, p.seed, threads, kernels));
+        EXPECT_EQ(crc, p.crc) << describe(p) << " with " << threads << " threads, "
+                              << detail::orthogonal_kernels_name(kernels) << " kernels: crc32c 0x" << std::hex << crc;
+      }
+    }
+  }
+}
+
+// Shapes from a fixed generator (m mod 4, n mod 32, tall and wide all vary): every form and
+// thread count gives the portable form's bits with one thread.
+TEST(OrthogonalBits, EveryKernelFormAndThreadCountGivesTheSameBits) {
+  uint64_t state = 0x9e3779b97f4a7c15ULL;
+  const auto next = [&state](int64_t below) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<int64_t>((state >> 33) % static_cast<uint64_t>(below));
+  };
+  for (int trial = 0; trial < 24; ++trial) {
+    int64_t n = 1 + next(trial < 12 ? 80 : 200);
+    int64_t m = n + next(trial % 3 == 0 ? 8 : 300);
+    if (trial % 4 == 1) std::swap(m, n);  // wide: computed transposed
+    const double gain = 0.5 + static_cast<double>(next(100)) / 40.0;
+    const Tensor<double> expected = blocked(m, n, gain, 100 + trial, 1, OrthogonalKernels::portable);
+    for (OrthogonalKernels kernels : kernel_forms()) {
+      for (int threads : {1, 2, 3}) {
+        const Tensor<double> got = blocked(m, n, gain, 100 + trial, threads, kernels);
+        EXPECT_EQ(std::memcmp(got.storage().data(), expected.storage().data(), sizeof(double) * got.numel()), 0)
+            << "[" << m << ", " << n << "] gain " << gain << ", " << detail::orthogonal_kernels_name(kernels)
+            << " kernels, " << threads << " threads";
+      }
     }
   }
 }
@@ -90,12 +138,16 @@ TEST(OrthogonalBits, Version2KeepsItsReleasedBitsThroughTheSpec) {
   set_threads(saved);
 }
 
-// The matrices of the benchmarks (LSTM weight_hh for H = 1024 and 4096): seconds to minutes,
-// so run by hand: rnnkit_tests --gtest_also_run_disabled_tests --gtest_filter='OrthogonalBits.*'
+// The matrices of the benchmarks (LSTM weight_hh for H = 1024 and 4096), with every kernel
+// form: seconds to minutes, so run by hand:
+//   rnnkit_tests --gtest_also_run_disabled_tests --gtest_filter='OrthogonalBits.*'
 TEST(OrthogonalBits, DISABLED_Version2KeepsItsReleasedBitsForLstmSizes) {
   for (const Pinned& p : std::vector<Pinned>{{4096, 1024, 1.0, 1, 0x11c74ed7u}, {16384, 4096, 1.0, 1, 0xc6a6d34fu}}) {
-    const uint32_t crc = crc_of(blocked(p.rows, p.cols, p.gain, p.seed, 2));
-    EXPECT_EQ(crc, p.crc) << describe(p) << ": crc32c 0x" << std::hex << crc;
+    for (OrthogonalKernels kernels : kernel_forms()) {
+      const uint32_t crc = crc_of(blocked(p.rows, p.cols, p.gain, p.seed, 2, kernels));
+      EXPECT_EQ(crc, p.crc) << describe(p) << ", " << detail::orthogonal_kernels_name(kernels) << " kernels: crc32c 0x"
+                            << std::hex << crc;
+    }
   }
 }
 
