@@ -43,17 +43,17 @@ void dot_lanes_portable(const PackedReflector& v, const double* c, int64_t ldc, 
     for (; i0 + kTogether <= v.width; i0 += kTogether) {
       double* out = lanes + jc * kQuad + i0 * 4;
       double s[kTogether][4];
-      for (int ii = 0; ii < kTogether; ++ii) {
-        for (int u = 0; u < 4; ++u) s[ii][u] = out[ii * 4 + u];
+      for (int64_t ii = 0; ii < kTogether; ++ii) {
+        for (int64_t u = 0; u < 4; ++u) s[ii][u] = out[ii * 4 + u];
       }
       const double* vi = v.v + i0 * v.ldv;
       for (int64_t r = 4 * q0; r < 4 * q1; r += 4) {
-        for (int ii = 0; ii < kTogether; ++ii) {
-          for (int u = 0; u < 4; ++u) s[ii][u] += vi[ii * v.ldv + r + u] * col[r + u];
+        for (int64_t ii = 0; ii < kTogether; ++ii) {
+          for (int64_t u = 0; u < 4; ++u) s[ii][u] += vi[ii * v.ldv + r + u] * col[r + u];
         }
       }
-      for (int ii = 0; ii < kTogether; ++ii) {
-        for (int u = 0; u < 4; ++u) out[ii * 4 + u] = s[ii][u];
+      for (int64_t ii = 0; ii < kTogether; ++ii) {
+        for (int64_t u = 0; u < 4; ++u) out[ii * 4 + u] = s[ii][u];
       }
     }
     for (int64_t i = i0; i < v.width; ++i) {
@@ -126,20 +126,20 @@ template <int CT>
 __attribute__((target("avx2"))) inline void dot_tile_avx2(const double* vq, const double* c, int64_t ldc, int64_t q0,
                                                           int64_t q1, double* lanes) {
   __m256d acc[CT][kDotReflectors2];
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < kDotReflectors2; ++h) acc[jc][h] = _mm256_loadu_pd(lanes + jc * kQuad + h * 4);
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < kDotReflectors2; ++h) acc[jc][h] = _mm256_loadu_pd(lanes + jc * kQuad + h * 4);
   }
   for (int64_t q = q0; q < q1; ++q) {
     const double* vrow = vq + q * kQuad;
     __m256d vh[kDotReflectors2];
-    for (int h = 0; h < kDotReflectors2; ++h) vh[h] = _mm256_loadu_pd(vrow + h * 4);
-    for (int jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < kDotReflectors2; ++h) vh[h] = _mm256_loadu_pd(vrow + h * 4);
+    for (int64_t jc = 0; jc < CT; ++jc) {
       const __m256d x = _mm256_loadu_pd(c + jc * ldc + 4 * q);
-      for (int h = 0; h < kDotReflectors2; ++h) acc[jc][h] = _mm256_add_pd(acc[jc][h], _mm256_mul_pd(vh[h], x));
+      for (int64_t h = 0; h < kDotReflectors2; ++h) acc[jc][h] = _mm256_add_pd(acc[jc][h], _mm256_mul_pd(vh[h], x));
     }
   }
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < kDotReflectors2; ++h) _mm256_storeu_pd(lanes + jc * kQuad + h * 4, acc[jc][h]);
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < kDotReflectors2; ++h) _mm256_storeu_pd(lanes + jc * kQuad + h * 4, acc[jc][h]);
   }
 }
 
@@ -165,20 +165,20 @@ template <int RH, int CT>
 __attribute__((target("avx2"))) inline void subtract_tile_avx2(const double* v, int64_t ldv, int64_t b, const double* w,
                                                                double* c, int64_t ldc, int64_t r) {
   __m256d x[CT][RH];
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < RH; ++h) x[jc][h] = _mm256_loadu_pd(c + jc * ldc + r + 4 * h);
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < RH; ++h) x[jc][h] = _mm256_loadu_pd(c + jc * ldc + r + 4 * h);
   }
   const int64_t b4 = b - b % 4;
   for (int64_t i = 0; i < b4; i += 4) {
     __m256d a[4][RH];
-    for (int k = 0; k < 4; ++k) {
-      for (int h = 0; h < RH; ++h) a[k][h] = _mm256_loadu_pd(v + (i + k) * ldv + r + 4 * h);
+    for (int64_t k = 0; k < 4; ++k) {
+      for (int64_t h = 0; h < RH; ++h) a[k][h] = _mm256_loadu_pd(v + (i + k) * ldv + r + 4 * h);
     }
-    for (int jc = 0; jc < CT; ++jc) {
+    for (int64_t jc = 0; jc < CT; ++jc) {
       const double* wc = w + jc * kPanelWidth + i;
       const __m256d w0 = _mm256_set1_pd(wc[0]), w1 = _mm256_set1_pd(wc[1]);
       const __m256d w2 = _mm256_set1_pd(wc[2]), w3 = _mm256_set1_pd(wc[3]);
-      for (int h = 0; h < RH; ++h) {
+      for (int64_t h = 0; h < RH; ++h) {
         __m256d t = _mm256_mul_pd(a[0][h], w0);
         t = _mm256_add_pd(t, _mm256_mul_pd(a[1][h], w1));
         t = _mm256_add_pd(t, _mm256_mul_pd(a[2][h], w2));
@@ -189,27 +189,28 @@ __attribute__((target("avx2"))) inline void subtract_tile_avx2(const double* v, 
   }
   for (int64_t i = b4; i < b; ++i) {
     __m256d a[RH];
-    for (int h = 0; h < RH; ++h) a[h] = _mm256_loadu_pd(v + i * ldv + r + 4 * h);
-    for (int jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < RH; ++h) a[h] = _mm256_loadu_pd(v + i * ldv + r + 4 * h);
+    for (int64_t jc = 0; jc < CT; ++jc) {
       const __m256d wi = _mm256_set1_pd(w[jc * kPanelWidth + i]);
-      for (int h = 0; h < RH; ++h) x[jc][h] = _mm256_sub_pd(x[jc][h], _mm256_mul_pd(a[h], wi));
+      for (int64_t h = 0; h < RH; ++h) x[jc][h] = _mm256_sub_pd(x[jc][h], _mm256_mul_pd(a[h], wi));
     }
   }
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < RH; ++h) _mm256_storeu_pd(c + jc * ldc + r + 4 * h, x[jc][h]);
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < RH; ++h) _mm256_storeu_pd(c + jc * ldc + r + 4 * h, x[jc][h]);
   }
 }
 
 template <int CT>
 __attribute__((target("avx2"))) inline void subtract_columns_avx2(const PackedReflector& v, const double* w, double* c,
                                                                   int64_t ldc, int64_t r0, int64_t r1) {
+  constexpr int64_t kRows = int64_t{4} * kRowVectors2;
   int64_t r = r0;
-  for (; r + 4 * kRowVectors2 <= r1; r += 4 * kRowVectors2) {
+  for (; r + kRows <= r1; r += kRows) {
     subtract_tile_avx2<kRowVectors2, CT>(v.v, v.ldv, v.width, w, c, ldc, r);
   }
   for (; r + 4 <= r1; r += 4) subtract_tile_avx2<1, CT>(v.v, v.ldv, v.width, w, c, ldc, r);
   for (; r < r1; ++r) {
-    for (int jc = 0; jc < CT; ++jc) subtract_element(v.v, v.ldv, v.width, w + jc * kPanelWidth, c + jc * ldc, r);
+    for (int64_t jc = 0; jc < CT; ++jc) subtract_element(v.v, v.ldv, v.width, w + jc * kPanelWidth, c + jc * ldc, r);
   }
 }
 
@@ -239,29 +240,29 @@ template <int CT>
 __attribute__((target("avx512f"))) inline void dot_tile_avx512(const double* vq, const double* c, int64_t ldc,
                                                                int64_t q0, int64_t q1, double* lanes) {
   __m512d acc[CT][kDotPairs5];
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < kDotPairs5; ++h) acc[jc][h] = _mm512_loadu_pd(lanes + jc * kQuad + h * 8);
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < kDotPairs5; ++h) acc[jc][h] = _mm512_loadu_pd(lanes + jc * kQuad + h * 8);
   }
   for (int64_t q = q0; q < q1; ++q) {
     const double* vrow = vq + q * kQuad;
     __m512d vh[kDotPairs5];
-    for (int h = 0; h < kDotPairs5; ++h) vh[h] = _mm512_loadu_pd(vrow + h * 8);
-    for (int jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < kDotPairs5; ++h) vh[h] = _mm512_loadu_pd(vrow + h * 8);
+    for (int64_t jc = 0; jc < CT; ++jc) {
       // All-ones mask: GCC 12's unmasked form reads an undefined vector, which -Wmaybe-uninitialized reports.
       const __m512d x = _mm512_maskz_broadcast_f64x4(0xFF, _mm256_loadu_pd(c + jc * ldc + 4 * q));
-      for (int h = 0; h < kDotPairs5; ++h) acc[jc][h] = _mm512_add_pd(acc[jc][h], _mm512_mul_pd(vh[h], x));
+      for (int64_t h = 0; h < kDotPairs5; ++h) acc[jc][h] = _mm512_add_pd(acc[jc][h], _mm512_mul_pd(vh[h], x));
     }
   }
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < kDotPairs5; ++h) _mm512_storeu_pd(lanes + jc * kQuad + h * 8, acc[jc][h]);
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < kDotPairs5; ++h) _mm512_storeu_pd(lanes + jc * kQuad + h * 8, acc[jc][h]);
   }
 }
 
 template <int CT>
 __attribute__((target("avx512f"))) inline void dot_columns_avx512(const PackedReflector& v, const double* c,
                                                                   int64_t ldc, int64_t q0, int64_t q1, double* lanes) {
-  const int64_t block = 2 * kDotPairs5;
-  for (int64_t i0 = 0; i0 < v.width; i0 += block) {
+  constexpr int64_t kBlock = int64_t{2} * kDotPairs5;
+  for (int64_t i0 = 0; i0 < v.width; i0 += kBlock) {
     dot_tile_avx512<CT>(v.v_quads + i0 * 4, c, ldc, q0, q1, lanes + i0 * 4);
   }
 }
@@ -298,20 +299,21 @@ __attribute__((target("avx512f"))) inline void subtract_tile_avx512(const double
                                                                     const double* w, double* c, int64_t ldc, int64_t r,
                                                                     const __mmask8* mask) {
   __m512d x[CT][RH];
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < RH; ++h) x[jc][h] = load_rows<kMasked>(c + jc * ldc + r + 8 * h, kMasked ? mask[h] : 0);
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < RH; ++h) x[jc][h] = load_rows<kMasked>(c + jc * ldc + r + 8 * h, kMasked ? mask[h] : 0);
   }
   const int64_t b4 = b - b % 4;
   for (int64_t i = 0; i < b4; i += 4) {
     __m512d a[4][RH];
-    for (int k = 0; k < 4; ++k) {
-      for (int h = 0; h < RH; ++h) a[k][h] = load_rows<kMasked>(v + (i + k) * ldv + r + 8 * h, kMasked ? mask[h] : 0);
+    for (int64_t k = 0; k < 4; ++k) {
+      for (int64_t h = 0; h < RH; ++h)
+        a[k][h] = load_rows<kMasked>(v + (i + k) * ldv + r + 8 * h, kMasked ? mask[h] : 0);
     }
-    for (int jc = 0; jc < CT; ++jc) {
+    for (int64_t jc = 0; jc < CT; ++jc) {
       const double* wc = w + jc * kPanelWidth + i;
       const __m512d w0 = _mm512_set1_pd(wc[0]), w1 = _mm512_set1_pd(wc[1]);
       const __m512d w2 = _mm512_set1_pd(wc[2]), w3 = _mm512_set1_pd(wc[3]);
-      for (int h = 0; h < RH; ++h) {
+      for (int64_t h = 0; h < RH; ++h) {
         __m512d t = _mm512_mul_pd(a[0][h], w0);
         t = _mm512_add_pd(t, _mm512_mul_pd(a[1][h], w1));
         t = _mm512_add_pd(t, _mm512_mul_pd(a[2][h], w2));
@@ -322,14 +324,14 @@ __attribute__((target("avx512f"))) inline void subtract_tile_avx512(const double
   }
   for (int64_t i = b4; i < b; ++i) {
     __m512d a[RH];
-    for (int h = 0; h < RH; ++h) a[h] = load_rows<kMasked>(v + i * ldv + r + 8 * h, kMasked ? mask[h] : 0);
-    for (int jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < RH; ++h) a[h] = load_rows<kMasked>(v + i * ldv + r + 8 * h, kMasked ? mask[h] : 0);
+    for (int64_t jc = 0; jc < CT; ++jc) {
       const __m512d wi = _mm512_set1_pd(w[jc * kPanelWidth + i]);
-      for (int h = 0; h < RH; ++h) x[jc][h] = _mm512_sub_pd(x[jc][h], _mm512_mul_pd(a[h], wi));
+      for (int64_t h = 0; h < RH; ++h) x[jc][h] = _mm512_sub_pd(x[jc][h], _mm512_mul_pd(a[h], wi));
     }
   }
-  for (int jc = 0; jc < CT; ++jc) {
-    for (int h = 0; h < RH; ++h) {
+  for (int64_t jc = 0; jc < CT; ++jc) {
+    for (int64_t h = 0; h < RH; ++h) {
       if constexpr (kMasked) {
         _mm512_mask_storeu_pd(c + jc * ldc + r + 8 * h, mask[h], x[jc][h]);
       } else {
@@ -342,14 +344,14 @@ __attribute__((target("avx512f"))) inline void subtract_tile_avx512(const double
 template <int CT>
 __attribute__((target("avx512f"))) inline void subtract_columns_avx512(const PackedReflector& v, const double* w,
                                                                        double* c, int64_t ldc, int64_t r0, int64_t r1) {
-  constexpr int64_t kRows = 8 * kRowVectors5;
+  constexpr int64_t kRows = int64_t{8} * kRowVectors5;
   int64_t r = r0;
   for (; r + kRows <= r1; r += kRows) {
     subtract_tile_avx512<kRowVectors5, CT, false>(v.v, v.ldv, v.width, w, c, ldc, r, nullptr);
   }
   if (r < r1) {
     __mmask8 mask[kRowVectors5];
-    for (int h = 0; h < kRowVectors5; ++h) {
+    for (int64_t h = 0; h < kRowVectors5; ++h) {
       const int64_t left = std::clamp<int64_t>(r1 - r - 8 * h, 0, 8);
       mask[h] = static_cast<__mmask8>((1u << left) - 1u);
     }
@@ -404,8 +406,8 @@ std::vector<OrthogonalKernels> supported_orthogonal_kernels() {
 }
 
 OrthogonalKernels preferred_orthogonal_kernels() {
-  static const OrthogonalKernels preferred = supported_orthogonal_kernels().back();
-  return preferred;
+  static const OrthogonalKernels kPreferred = supported_orthogonal_kernels().back();
+  return kPreferred;
 }
 
 const ReflectorKernels& reflector_kernels(OrthogonalKernels kernels) {
