@@ -50,27 +50,30 @@ TallMatrix draw_tall_normal(int64_t rows, int64_t cols, RandomStream& stream, in
   a.ld = spread ? spread_leading_dimension(a.m) : a.m;
   a.values.resize(static_cast<std::size_t>(a.ld * a.n));
   const int used = threads_for_values(rows * cols, threads);
-  // Thread t draws rows [rows * t / used, rows * (t + 1) / used), a few at a time into `drawn`
-  // (row-major, as the stream gives them) and then into A, so that the stores to a column of
-  // a tall A are consecutive.
+  // Thread t draws rows [rows * t / used, rows * (t + 1) / used). Row r of the draws is column r
+  // of a wide A; for a tall A, a few rows at a time go to `drawn` (row-major, as the stream gives
+  // them) and then into A, so that the stores to a column of A are consecutive. The buffers are
+  // allocated here, where running out of memory is an exception rather than a terminate.
+  std::vector<std::vector<double>> drawn(static_cast<std::size_t>(a.transposed ? 0 : used),
+                                         std::vector<double>(static_cast<std::size_t>(kRowsPerPass * cols)));
   run_on_threads(used, [&](int t) {
     const int64_t begin = rows * t / used, end = rows * (t + 1) / used;
     RandomStream mine = stream;
     mine.skip_normals(static_cast<uint64_t>(begin * cols));
-    std::vector<double> drawn(static_cast<std::size_t>(kRowsPerPass * cols));
+    if (a.transposed) {
+      for (int64_t r = begin; r < end; ++r) {
+        double* column = a.values.data() + r * a.ld;
+        for (int64_t c = 0; c < cols; ++c) column[c] = mine.normal();
+      }
+      return;
+    }
+    double* buffer = drawn[static_cast<std::size_t>(t)].data();
     for (int64_t r0 = begin; r0 < end; r0 += kRowsPerPass) {
       const int64_t count = std::min(kRowsPerPass, end - r0);
-      for (int64_t i = 0; i < count * cols; ++i) drawn[static_cast<std::size_t>(i)] = mine.normal();
-      if (a.transposed) {  // draw row r is column r of A
-        for (int64_t i = 0; i < count; ++i) {
-          std::copy(drawn.begin() + i * cols, drawn.begin() + (i + 1) * cols, a.values.begin() + (r0 + i) * a.ld);
-        }
-      } else {
-        for (int64_t c = 0; c < cols; ++c) {
-          for (int64_t i = 0; i < count; ++i) {
-            a.values[static_cast<std::size_t>(c * a.ld + r0 + i)] = drawn[static_cast<std::size_t>(i * cols + c)];
-          }
-        }
+      for (int64_t i = 0; i < count * cols; ++i) buffer[i] = mine.normal();
+      for (int64_t c = 0; c < cols; ++c) {
+        for (int64_t i = 0; i < count; ++i)
+          a.values[static_cast<std::size_t>(c * a.ld + r0 + i)] = buffer[i * cols + c];
       }
     }
   });

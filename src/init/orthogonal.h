@@ -141,7 +141,8 @@ void write_signed_q(const TallMatrix& shape, const double* q, int64_t ldq, const
 
 // Runs work(t) for t = 0 .. threads - 1, t = 0 on the calling thread. If a thread cannot be
 // started, work(t) for it and the rest runs on the calling thread after work(0), so `work` must
-// not wait for other threads.
+// not wait for other threads. work(t) for t > 0 must not throw (nothing could catch it); an
+// exception from the calling thread's share propagates once the other threads are done.
 template <class Work>
 void run_on_threads(int threads, const Work& work) {
   std::vector<std::thread> workers;
@@ -154,9 +155,17 @@ void run_on_threads(int threads, const Work& work) {
       break;
     }
   }
-  work(0);
-  for (int t = started; t < threads; ++t) work(t);
-  for (std::thread& worker : workers) worker.join();
+  const auto join = [&workers] {
+    for (std::thread& worker : workers) worker.join();
+  };
+  try {
+    work(0);
+    for (int t = started; t < threads; ++t) work(t);
+  } catch (...) {
+    join();
+    throw;
+  }
+  join();
 }
 // sum_i a[i] b[i] in the fixed order described above.
 double dot_fixed_order(const double* a, const double* b, int64_t n);
