@@ -18,6 +18,7 @@
 #include <fstream>
 #include <new>
 #include <optional>
+#include <thread>
 
 #include "frame_codec.h"
 #include "rnnkit/core/error.h"
@@ -313,6 +314,8 @@ void make_nonblocking(int fd, const std::string& prefix) {
 
 }  // namespace
 
+bool built_with_address_sanitizer() { return RNNKIT_UNDER_ASAN != 0; }
+
 ContainedOutput::ContainedOutput(int fd) : fd_(fd) { buffer_.reserve(kOutputBufferBytes); }
 
 void ContainedOutput::write(std::span<const std::byte> bytes) {
@@ -468,6 +471,12 @@ std::vector<std::byte> run_contained(const std::function<void(ContainedOutput&)>
     for (int k = 0; k < 2 && ready > 0; ++k) {
       if (fds[k].fd >= 0 && (fds[k].revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !drain(k)) fds[k].fd = -1;
     }
+  }
+  // Its pipes closed: it is ending, or it closed them and goes on; the deadline holds either way.
+  for (auto pause = std::chrono::microseconds(200); !timed_out && !too_much && !child.ended();
+       pause = std::min(2 * pause, std::chrono::microseconds(20000))) {
+    if (Clock::now() >= deadline) timed_out = true;
+    std::this_thread::sleep_for(pause);
   }
   if (timed_out || too_much) child.stop();
   child.wait_for_end();

@@ -27,7 +27,10 @@
 // before any fork; the address-space limit is relative to what the child inherits, so it holds
 // in sanitizer builds too. There a child that reaches it ends through ASan's out-of-memory report
 // (exit status 1) instead of std::bad_alloc, and the limit is doubled plus 256 MiB for ASan's
-// redzones and its quarantine of freed memory.
+// redzones and its quarantine of freed memory. One more difference there: LLVM 14's ASan
+// allocator is not made safe for fork (glibc's malloc is), so a fork while another thread is
+// inside ASan's malloc can leave the child waiting on ASan's lock for good; the wall time limit
+// turns that into an Error.
 //
 // Wire format (frames of core/frame_codec.h), child to parent:
 //   'O' output   bytes out.write() was given, in order (buffered into frames of up to 64 KiB)
@@ -74,6 +77,9 @@ class ContainedOutput {
 // much or a garbled stream, exiting without a result. Never prints, exits or aborts the caller.
 std::vector<std::byte> run_contained(const std::function<void(ContainedOutput&)>& work, const ContainmentLimits& limits,
                                      const std::string& where, const std::string& who);
+
+// Whether this build runs under AddressSanitizer (see above on what differs there).
+bool built_with_address_sanitizer();
 
 // How the child's work ended, as its stream says.
 struct ContainedEnding {
