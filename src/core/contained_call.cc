@@ -513,7 +513,9 @@ std::vector<std::byte> run_contained(const std::function<void(ContainedOutput&)>
   }
   switch (ending.how) {
     case ContainedEnding::How::returned: return std::move(ending.output);
-    case ContainedEnding::How::error: throw Error(ending.message);
+    case ContainedEnding::How::error:
+      if (ending.message.empty()) throw Error(prefix + " reported an error without a message");
+      throw Error(ending.message);
     case ContainedEnding::How::out_of_memory: throw Error(prefix + " ran out of memory");
     case ContainedEnding::How::failure: break;
   }

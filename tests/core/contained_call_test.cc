@@ -98,6 +98,7 @@ TEST(ContainedCall, OtherExceptionsAndOddExitsAreNamed) {
   EXPECT_EQ(runtime.find(prefix), 0u) << runtime;
   expect_contains(runtime, " failed: vector::at");
   expect_contains(contained_error([](ContainedOutput&) { throw 42; }), "not a std::exception");
+  expect_contains(contained_error([](ContainedOutput&) { throw Error(""); }), "reported an error without a message");
   const std::string exited = contained_error([](ContainedOutput&) { _exit(7); });
   expect_contains(exited, "ended with exit status 7 before sending its result");
   const std::string early = contained_error([](ContainedOutput&) { _exit(0); });
