@@ -113,14 +113,17 @@ std::string libhdf5_fault(const std::string& report) {
   const std::size_t name_end = report.find(": ", error + 7);
   const std::size_t begin = name_end == std::string::npos ? error + 7 : name_end + 2;
   std::string kind = report.substr(begin, report.find('\n', begin) - begin);
-  for (const char* cut : {" on ", " trying", " ("}) kind = kind.substr(0, kind.find(cut));
+  for (const char* cut : {" on ", " trying", " (", " 0x"}) kind = kind.substr(0, kind.find(cut));
   for (std::size_t at = report.find("    #", error); at != std::string::npos; at = report.find("    #", at + 1)) {
     const std::string frame = report.substr(at, report.find('\n', at) - at);
     if (outside_the_culprit(frame)) continue;
     if (frame.find("libhdf5") == std::string::npos) return "";
+    // "#1 0x7f.. in H5C_protect (/lib/.../libhdf5_serial.so.103+0x1b4ca4)", or without a name.
     const std::size_t in = frame.find(" in ");
-    return kind +
-           (in == std::string::npos ? " in an unnamed function" : frame.substr(in, frame.find(' ', in + 4) - in));
+    if (in != std::string::npos) return kind + frame.substr(in, frame.find(' ', in + 4) - in);
+    const std::size_t module = frame.rfind('/');
+    if (module == std::string::npos) return kind + " in libhdf5";
+    return kind + " at " + frame.substr(module + 1, frame.find(')', module) - module - 1);
   }
   return "";
 }
