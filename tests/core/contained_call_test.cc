@@ -239,6 +239,22 @@ TEST(ContainedCall, TheChildKeepsNoDescriptorHandlerOrLimitOfTheParent) {
             "SIGUSR1 default");
 }
 
+TEST(ContainedCall, AProgramThatIgnoresSigchldStillGetsTheResult) {
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  struct sigaction previous {};
+  ASSERT_EQ(sigaction(SIGCHLD, &ignore, &previous), 0);  // children are reaped by the kernel: no status
+  std::string got, crashed;
+  const std::string error = error_of([&] {
+    got = text_of(run_contained([](ContainedOutput& out) { out.write(bytes_of("ok")); }, quick_limits(), "w", "c"));
+  });
+  crashed = contained_error([](ContainedOutput&) { std::abort(); });
+  sigaction(SIGCHLD, &previous, nullptr);
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(got, "ok");
+  expect_contains(crashed, "sent a garbled result: its stream stops before its last frame (its exit status was taken");
+}
+
 int atexit_marker_parent = 0;
 std::string atexit_marker_path;  // NOLINT: set once by the test below
 void mark_exit_of_a_child() {
