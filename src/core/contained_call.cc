@@ -417,7 +417,8 @@ std::vector<std::byte> run_contained(const std::function<void(ContainedOutput&)>
   // Read both pipes until both close, the child ends, or a limit is reached.
   using Clock = std::chrono::steady_clock;
   const Clock::time_point deadline = Clock::now() + std::chrono::seconds(std::max<int64_t>(limits.wall_seconds, 1));
-  ContainedStreamDecoder decoder;
+  ContainedStreamDecoder decoder(
+      static_cast<std::size_t>(std::min({limits.expected_output_bytes, limits.max_output_bytes, uint64_t{1} << 40})));
   std::string garbled;  // the decoder's complaint, once it has one
   uint64_t received = 0;
   std::string stderr_text;

@@ -55,6 +55,10 @@ struct ContainmentLimits {
   int64_t cpu_seconds = 30;                       // CPU time (user + system)
   int64_t wall_seconds = 90;                      // time in all, measured by the parent
   uint64_t max_output_bytes = uint64_t{1} << 30;  // what the child may send, frames included
+  // How much output to make room for at once (at most max_output_bytes), from what the caller
+  // knows, not from anything the child says: room made as it arrives would be copied each time
+  // it doubles.
+  uint64_t expected_output_bytes = 0;
 };
 
 // The child's end of the result pipe: work's output, buffered into 'O' frames.
@@ -95,6 +99,9 @@ struct ContainedEnding {
 // frame); the caller adds who sent it. Allocates only for payload bytes that have arrived.
 class ContainedStreamDecoder {
  public:
+  ContainedStreamDecoder() = default;
+  // With room for `expected` bytes of output made at once (the caller's estimate).
+  explicit ContainedStreamDecoder(std::size_t expected) { ending_.output.reserve(expected); }
   void feed(std::span<const std::byte> bytes);
   ContainedEnding finish();
 

@@ -126,6 +126,7 @@ ContainmentLimits keras_reader_limits(uint64_t file_size) {
   limits.cpu_seconds = 30 + static_cast<int64_t>(size >> 23);
   limits.wall_seconds = 3 * limits.cpu_seconds;
   limits.max_output_bytes = 8 * declared + 64 * size + (uint64_t{1} << 20);
+  limits.expected_output_bytes = 2 * size + (uint64_t{1} << 16);  // float32 data sent as float64
   return limits;
 }
 

@@ -90,7 +90,8 @@ KerasContents read_keras_contents(const Hdf5Source& source, const std::string& w
 // The separate process's limits for a file of `file_size` bytes. Hdf5File lets the datasets of
 // a file declare its size + 64 MiB (D); as float64 that is at most 8 D (1-byte floats), with room
 // for one more copy: memory 16 D; CPU 30 s + 1 s per 8 MiB; wall time 3 x that; output 8 D for
-// values plus 64 bytes per byte of the file for names and frames.
+// values plus 64 bytes per byte of the file for names and frames (room for 2 x the file's size
+// made at once: float32 data as float64).
 ContainmentLimits keras_reader_limits(uint64_t file_size);
 
 // The child's output, written to `sink` as it is read, and the parent's decoder of it (every
