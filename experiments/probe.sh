@@ -23,8 +23,8 @@ if [[ "${1:-}" == "--quick" ]]; then
 import json, sys
 sets = json.load(open(sys.argv[1]))["sets"]
 for seed in range(len(sets[0]["seeds"])):
-    orthogonal = sets[0]["seeds"][seed]["norm_by_distance"][50]
-    small = sets[1]["seeds"][seed]["norm_by_distance"][50]
+    orthogonal = sets[0]["seeds"][seed]["state_space_norm_by_distance"][50]
+    small = sets[1]["seeds"][seed]["state_space_norm_by_distance"][50]
     if not orthogonal > 1e3 * small:
         sys.exit(f"fact does not hold for seed {seed + 1}: |dL/dh| at distance 50 is {orthogonal:.3g} (orthogonal) "
                  f"vs {small:.3g} (normal(stddev=0.01)); expected over 1000 times larger")

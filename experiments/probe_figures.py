@@ -4,6 +4,8 @@ against distance (median over seeds) as OUT/gradient-flow-CELL.svg, and OUT/prob
 table per cell and initializer set: |dL/dh| at distances 10, 50 and T, the decay per step,
 the step Jacobian's norm (geometric mean over steps), the largest saturated fraction at step
 T and the recurrent blocks' sigma max and min (medians over seeds). Standard library only.
+|dL/dh| is probe's state_space_norm_by_distance (all layers' h blocks of the state-space
+gradient); for the experiments' one-layer models it is also the total derivative.
 """
 import json
 import math
@@ -36,10 +38,10 @@ def main():
         series = []
         for s in data["sets"]:
             seeds = s["seeds"]
-            curve = [median([x["norm_by_distance"][d] for x in seeds]) for d in range(steps + 1)]
+            curve = [median([x["state_space_norm_by_distance"][d] for x in seeds]) for d in range(steps + 1)]
             series.append((s["init"], list(range(steps + 1)), curve))
-            at = lambda d: median([x["norm_by_distance"][d] for x in seeds])
-            decay = median([x["decay_per_step"] for x in seeds])
+            at = lambda d: median([x["state_space_norm_by_distance"][d] for x in seeds])
+            decay = median([x["state_space_decay_per_step"] for x in seeds])
             geo = median([math.exp(statistics.fmean(math.log(statistics.median(j)) for j in x["jacobian_norm_by_step"]))
                           for x in seeds])
             last = [layer["saturation"] for layer in seeds[0]["layers"]][-1]

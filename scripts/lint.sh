@@ -2,8 +2,9 @@
 # Formatting and static checks, as scripts/test.sh runs them (after the g++ build, whose
 # compile_commands.json clang-tidy reads):
 #   every C++ file of the project against .clang-format (clang-format-14; no file is changed);
-#   clang-tidy-14 (.clang-tidy) over the recurrent engine (src/layers, src/core), the formats and
-#   the other code the cell options touch; any warning fails.
+#   clang-tidy-14 (.clang-tidy) over the recurrent engine (src/layers, src/core), the formats,
+#   the other code the cell options touch, and the orthogonal initializer with its random
+#   streams; any warning fails.
 #   scripts/lint.sh [BUILD_DIR]     default build/
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,8 @@ cxx_files | tr '\n' '\0' | xargs -0 clang-format-14 --dry-run --Werror
 
 tidy_files=(
   src/layers/ src/core/ src/formats/ src/train/run_config.cc src/train/sequence_model.cc
-  src/analysis/forward_health.cc src/autograd/ops_linear.cc tools/rnnkit/cell_arguments.cc
+  src/analysis/forward_health.cc src/autograd/ops_linear.cc src/init/orthogonal.cc src/init/orthogonal_blocked.cc
+  src/init/orthogonal_kernels.cc src/random/stream.cc tools/rnnkit/cell_arguments.cc
   tools/rnnkit/convert_commands.cc tools/rnnkit/init_command.cc tools/rnnkit/inspect_command.cc
   tools/rnnkit/probe_command.cc
 )

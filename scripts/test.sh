@@ -17,14 +17,14 @@ if command -v npm >/dev/null && [ ! -d build-npm/node_modules/onnxruntime-node ]
     echo "warning: npm could not install onnxruntime-node; the ONNX Runtime test will be skipped"
 fi
 
-echo "== g++ build and tests"
+echo "== g++ build and tests (at ${SECONDS} s)"
 scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$jobs"
 
-echo "== formatting and clang-tidy"
+echo "== formatting and clang-tidy (at ${SECONDS} s)"
 scripts/lint.sh build
 
-echo "== clang build (ASan + UBSan, libFuzzer) and tests"
+echo "== clang build (ASan + UBSan, libFuzzer) and tests (at ${SECONDS} s)"
 # Not again under the sanitizers: the install test and the experiments' training runs.
 # Built without MPI: the build that has no MPI is tested too (and Open MPI's own allocations
 # would read as leaks to the sanitizer).
@@ -36,7 +36,7 @@ ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build-clang --output-on-failure -j 
 # Each parser's libFuzzer target for a while, from its seed corpus (new inputs it finds go to build-clang/).
 fuzz() {
   local target="$1" seconds="$2" max_len="$3"
-  echo "== fuzzing ${target} for ${seconds} s"
+  echo "== fuzzing ${target} for ${seconds} s (at ${SECONDS} s)"
   mkdir -p "build-clang/fuzz-corpus-${target}"
   "build-clang/fuzz/${target}" -max_total_time="${seconds}" -max_len="${max_len}" -print_final_stats=1 \
     "build-clang/fuzz-corpus-${target}" "${@:4}" 2>&1 | tail -n 12
@@ -51,4 +51,4 @@ fuzz run_config_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 4096 fuzz/corpus-toml
 # libhdf5's separate process sends back.
 fuzz keras_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 40000 tests/fixtures/keras
 fuzz keras_frames_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 16384 fuzz/corpus-keras-frames
-echo "all tests passed"
+echo "all tests passed (in ${SECONDS} s)"

@@ -11,6 +11,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/core/error.h"
+
 namespace rnnkit::test {
 
 TempDir::TempDir() {
@@ -73,6 +76,17 @@ double orthogonality_error(const Tensor<double>& m, double gain) {
     }
   }
   return worst;
+}
+
+void rewrite_metadata(const std::string& from, const std::string& to, const std::string& key,
+                      const std::function<std::string(std::string)>& edit) {
+  const SafetensorsFile file = SafetensorsFile::read(from);
+  std::vector<SafetensorsTensor> tensors;
+  for (const SafetensorsEntry& e : file.entries()) tensors.push_back({e.name, e.dtype, e.shape, file.bytes(e)});
+  std::map<std::string, std::string> metadata = file.metadata();
+  if (!metadata.contains(key)) throw Error("rewrite_metadata: '" + from + "' has no metadata '" + key + "'");
+  metadata[key] = edit(metadata[key]);
+  write_safetensors(to, tensors, metadata);
 }
 
 }  // namespace rnnkit::test

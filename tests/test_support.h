@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <span>
 #include <string>
@@ -64,6 +65,11 @@ CommandResult run_cli(const std::string& args);
 CommandResult run_shell(const std::string& command);
 
 std::string read_text(const std::string& path);
+
+// A copy of the safetensors file `from` at `to` with its metadata entry `key` (which must exist)
+// rewritten by `edit`; tensors unchanged (and so their checksums still hold).
+void rewrite_metadata(const std::string& from, const std::string& to, const std::string& key,
+                      const std::function<std::string(std::string)>& edit);
 
 // The message of the rnnkit::Error that f() throws, or "" if it throws none.
 template <class F>

@@ -35,6 +35,8 @@ InspectReport inspect_checkpoint(const SafetensorsFile& file) {
   report.origin = file.origin();
   report.metadata = file.metadata();
   report.metadata.erase("rnnkit.variables");
+  report.metadata.erase(kChecksumMetadataKey);
+  report.checksums = verify_tensor_checksums(file);
   const std::map<std::string, StoredVariableInfo> info = stored_variable_info(file);
   // Rows in the file's data order: the order the writer chose (for rnnkit, creation order).
   std::vector<const SafetensorsEntry*> ordered;

@@ -15,6 +15,7 @@ inline constexpr std::string_view kProbeBody =
 <div class="grid" id="health"></div>
 <h2>Summary (median over seeds)</h2>
 <div id="table"></div>
+<div id="layers"></div>
 <h2>Recurrent matrix spectra (median over seeds)</h2>
 <div id="spectra"></div>
 )html";
@@ -45,8 +46,19 @@ document.getElementById("summary").textContent =
     `T = ${T} steps of N(0, 1) inputs, B = ${data.batch} sequences, ${sets[0].seeds.length} seed(s) per set. ` +
     `Loss: ${data.loss}. Solid: median over seeds; dotted: min and max.`;
 const flow = document.getElementById("flow");
-chart(flow, "‖∂L/∂h_{T−d}‖ against distance d (log scale)", range(0, T), s => s.norm_by_distance,
-      {logY: true, xlabel: "distance d"});
+const stacked = m.num_layers > 1;
+chart(flow, stacked ? "state-space ‖∂L/∂s_{T−d}‖ (h blocks of all layers, each layer's state held as an independent " +
+                      "variable) against distance d (log scale)"
+                    : "‖∂L/∂h_{T−d}‖ against distance d (one layer: the state-space gradient and the total derivative " +
+                      "are the same; log scale)",
+      range(0, T), s => s.state_space_norm_by_distance, {logY: true, xlabel: "distance d"});
+if (stacked) {
+  for (let k = 0; k < m.num_layers; ++k) {
+    chart(flow, `total derivative ‖dL/dh_{T−d}‖ of layer l${k} (through the layers above at step T−d too) ` +
+                "against distance d (log scale)",
+          range(0, T), s => s.total_derivative_norm_by_distance[k], {logY: true, xlabel: "distance d"});
+  }
+}
 chart(flow, `‖∂s_t/∂s_{t−1}‖₂ along the sequence (median of ${data.jacobian_sequences} sequences; log scale)`,
       range(1, T), s => s.jacobian_norm_by_step.map(median), {logY: true, hline: {y: 1, label: "1"}});
 const health = document.getElementById("health");
@@ -57,13 +69,32 @@ saturation.forEach((g, k) => chart(health, `saturated fraction: ${g.name} (${g.r
                                    s => s.layers[lastLayer].saturation[k].fraction));
 const distances = [...new Set([1, 10, Math.floor(T / 4), Math.floor(T / 2), T])].filter(d => d >= 1 && d <= T);
 const geoMean = v => Math.exp(v.reduce((a, x) => a + Math.log(x), 0) / v.length);
-const rows = [["init set", ...distances.map(d => `|∂L/∂h| d=${d}`), "decay/step", "‖J‖ geo-mean", "state std at T"]];
+const gradientName = stacked ? "‖∂L/∂s‖ (h blocks)" : "‖∂L/∂h‖";
+const rows = [["init set", ...distances.map(d => `${gradientName} d=${d}`), "decay/step", "‖J‖ geo-mean", "state std at T"]];
 for (const set of sets) {
   const med = f => fmt(median(set.seeds.map(f)));
-  rows.push([set.init, ...distances.map(d => med(s => s.norm_by_distance[d])), med(s => s.decay_per_step),
+  rows.push([set.init, ...distances.map(d => med(s => s.state_space_norm_by_distance[d])), med(s => s.state_space_decay_per_step),
              med(s => geoMean(s.jacobian_norm_by_step.map(median))), med(s => s.layers[lastLayer].state_std[T - 1])]);
 }
 document.getElementById("table").innerHTML = htmlTable(rows);
+if (stacked) {  // both derivatives per layer: the state-space block and the total derivative
+  const layerDistances = [0, ...distances];
+  const layerRows = [["init set", "layer", "derivative", ...layerDistances.map(d => `d=${d}`), "decay/step"]];
+  for (const set of sets) {
+    const med = f => fmt(median(set.seeds.map(f)));
+    for (let k = 0; k < m.num_layers; ++k) {
+      layerRows.push([set.init, `l${k}`, "state-space ∂L/∂h (layers above held)",
+                      ...layerDistances.map(d => med(s => s.state_space_layer_norm_by_distance[k][d])),
+                      med(s => s.state_space_layer_decay_per_step[k])]);
+      layerRows.push([set.init, `l${k}`, "total dL/dh",
+                      ...layerDistances.map(d => med(s => s.total_derivative_norm_by_distance[k][d])),
+                      med(s => s.total_derivative_decay_per_step[k])]);
+    }
+  }
+  document.getElementById("layers").innerHTML =
+      "<h3>Per layer: the state-space block ∂L/∂h_{T−d} (the layers above held fixed at T−d) and the total " +
+      "derivative dL/dh_{T−d} (through the layers above at step T−d too)</h3>" + htmlTable(layerRows);
+}
 const spectra = [["init set", "layer", "gate block", "σmax", "σmin"]];
 for (const set of sets) {
   set.seeds[0].spectra.forEach((b, k) => spectra.push([

@@ -25,8 +25,18 @@ Json numbers(const std::vector<double>& values) {
 Json seed_json(uint64_t seed, const ProbeResult& r) {
   Json s;
   s["seed"] = seed;
-  s["norm_by_distance"] = numbers(r.gradient_flow.norm);
-  s["decay_per_step"] = number(r.gradient_flow.decay_per_step);
+  const GradientFlow& flow = r.gradient_flow;
+  s["state_space_norm_by_distance"] = numbers(flow.state_space_norm);
+  s["state_space_decay_per_step"] = number(flow.state_space_decay_per_step);
+  s["state_space_layer_norm_by_distance"] = Json::array();
+  for (const std::vector<double>& layer : flow.state_space_layer_norm) {
+    s["state_space_layer_norm_by_distance"].push_back(numbers(layer));
+  }
+  s["state_space_layer_decay_per_step"] = numbers(flow.state_space_layer_decay_per_step);
+  s["total_derivative_norm_by_distance"] = Json::array();
+  for (const std::vector<double>& layer : flow.total_norm)
+    s["total_derivative_norm_by_distance"].push_back(numbers(layer));
+  s["total_derivative_decay_per_step"] = numbers(flow.total_decay_per_step);
   s["jacobian_norm_by_step"] = Json::array();
   for (const std::vector<double>& step : r.jacobian_norms) s["jacobian_norm_by_step"].push_back(numbers(step));
   s["layers"] = Json::array();
@@ -59,7 +69,19 @@ std::string probe_report_json(const RecurrentSpec& spec, const ProbeOptions& opt
   out["steps"] = options.steps;
   out["batch"] = options.batch;
   out["jacobian_sequences"] = std::min(options.jacobian_sequences, options.batch);
-  out["loss"] = "L = sum over the batch of <u_b, h_T[b]>, u_b unit vectors";
+  out["loss"] = "L = sum over the batch of <u_b, h^L_T[b]> (the last layer's state at step T), u_b unit vectors";
+  out["gradient_norms"] = {
+      {"state_space_norm_by_distance",
+       "‖∂L/∂s_{T−d}‖ over the h blocks of all layers: the gradient with respect to the stacked state s_{T−d} = "
+       "(h^1, c^1, ..., h^L, c^L), every component an independent variable (the step Jacobian's view)"},
+      {"state_space_layer_norm_by_distance",
+       "[k−1]: ‖∂L/∂h^k_{T−d}‖, layer k's h block of that gradient: h^{k+1..L}_{T−d} held fixed, so h^k's path "
+       "through the upper layers within step T−d is left out"},
+      {"total_derivative_norm_by_distance",
+       "[k−1]: ‖dL/dh^k_{T−d}‖, the total derivative: h^k_{T−d} an intermediate whose change propagates through "
+       "everything downstream, layers k+1..L at step T−d included (the same as the state-space block for k = L, "
+       "and at d = T)"},
+      {"norm", "Frobenius, over the batch"}};
   out["sets"] = Json::array();
   for (const ProbeSeries& s : series) {
     Json set{{"init", s.label}, {"seeds", Json::array()}};

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "rnnkit/checkpoint/tensor_checksums.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 
@@ -19,6 +20,7 @@ static_assert(std::endian::native == std::endian::little,
               "rnnkit reads and writes safetensors data as native little-endian bytes");
 
 constexpr int kMaxJsonDepth = 64;
+constexpr int64_t kListedChecksumFailures = 8;
 
 [[noreturn]] void fail(const std::string& origin, const std::string& what) {
   throw Error("safetensors file '" + origin + "': " + what);
@@ -137,9 +139,12 @@ std::size_t safetensors_dtype_size(const std::string& dtype) {
   return it == sizes.end() ? 0 : it->second;
 }
 
-SafetensorsFile SafetensorsFile::read(const std::string& path) { return parse(read_file(path), path); }
+SafetensorsFile SafetensorsFile::read(const std::string& path, ChecksumPolicy checksums) {
+  return parse(read_file(path), path, checksums);
+}
 
-SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::string& origin) {
+SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::string& origin,
+                                       ChecksumPolicy checksums) {
   SafetensorsFile file;
   file.origin_ = origin;
   if (bytes.size() < 8) {
@@ -248,6 +253,24 @@ SafetensorsFile SafetensorsFile::parse(std::vector<std::byte> bytes, const std::
   }
   file.data_start_ = static_cast<std::size_t>(8 + header_len);
   file.bytes_ = std::move(bytes);
+  if (checksums == ChecksumPolicy::verify) {
+    const ChecksumReport report = verify_tensor_checksums(file);
+    if (report.failures() > 0) {
+      std::string list;
+      int64_t listed = 0;
+      for (const TensorChecksum& t : report.tensors) {
+        if (t.status == TensorChecksum::Status::ok) continue;
+        if (listed++ == kListedChecksumFailures) break;
+        list += "\n  " + describe(t);
+      }
+      if (report.failures() > kListedChecksumFailures) {
+        list += "\n  ... and " + std::to_string(report.failures() - kListedChecksumFailures) + " more";
+      }
+      fail(origin, std::to_string(report.failures()) + " of " + std::to_string(file.entries_.size()) +
+                       " tensors fail the checksums the file records (" + kChecksumMetadataKey +
+                       "), so its data is damaged:" + list);
+    }
+  }
   return file;
 }
 
@@ -328,7 +351,9 @@ Tensor<double> SafetensorsFile::to_double(const SafetensorsEntry& entry) const {
 std::vector<std::byte> serialize_safetensors(const std::vector<SafetensorsTensor>& tensors,
                                              const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header;
-  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::map<std::string, std::string> with_checksums = metadata;
+  with_checksums[kChecksumMetadataKey] = tensor_checksums_metadata(tensors);
+  header["__metadata__"] = with_checksums;
   std::set<std::string> names;
   uint64_t offset = 0;
   for (const SafetensorsTensor& t : tensors) {

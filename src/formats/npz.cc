@@ -1,7 +1,8 @@
 // NumPy .npz archives; see formats/npz.h. The ZIP structures read (all little-endian):
 //   end of central directory   signature 0x06054b50; entry count at +10, directory size at
 //                              +12, directory offset at +16; comment length at +20
-//   central directory entry    signature 0x02014b50; method +10, compressed size +20,
+//   central directory entry    signature 0x02014b50; method +10, CRC-32 of the data +16 (checked),
+//                              compressed size +20,
 //                              size +24, name length +28, extra +30, comment +32, local
 //                              header offset +42, name at +46
 //   local header               signature 0x04034b50; name length +26, extra +28, data at +30 + both
@@ -10,6 +11,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "rnnkit/core/atomic_file.h"
@@ -33,17 +35,23 @@ class Bytes {
                   std::to_string(data_.size()) + ")");
     }
   }
-  const std::byte* at(std::size_t offset) const { return data_.data() + offset; }
-  std::size_t size() const { return data_.size(); }
-
- private:
   uint32_t u8(std::size_t at) const {
     check(at, 1);
     return static_cast<uint32_t>(data_[at]);
   }
+  const std::byte* at(std::size_t offset) const { return data_.data() + offset; }
+  std::size_t size() const { return data_.size(); }
+
+ private:
   const std::vector<std::byte>& data_;
   std::string where_;
 };
+
+std::string hex32(uint32_t value) {
+  char text[11];
+  std::snprintf(text, sizeof text, "0x%08x", value);
+  return text;
+}
 
 // Deflate encodes a run in 258-byte matches of at least 1 bit each: no stream inflates to more
 // than about 1032 times its size, so a larger claim is a lie detected before allocating.
@@ -94,7 +102,7 @@ std::string header_value(const std::string& header, const std::string& key, cons
 NpyArray parse_npy(const std::vector<std::byte>& bytes, const std::string& where) {
   const Bytes b(bytes, where);
   if (b.text(0, 6) != "\x93NUMPY") throw Error(where + ": not a .npy array (bad magic)");
-  const uint32_t major = static_cast<uint32_t>(bytes.at(6));
+  const uint32_t major = b.u8(6);
   std::size_t header_at = 10, header_len = b.u16(8);
   if (major >= 2) {
     header_at = 12;
@@ -204,7 +212,7 @@ std::map<std::string, NpyArray> parse_npz(const std::vector<std::byte>& file, co
   std::map<std::string, NpyArray> out;
   for (uint32_t e = 0; e < entries; ++e) {
     if (b.u32(at) != 0x02014b50) throw Error(where + ": central directory entry " + std::to_string(e) + " is corrupt");
-    const uint32_t method = b.u16(at + 10), flags = b.u16(at + 8);
+    const uint32_t method = b.u16(at + 10), flags = b.u16(at + 8), recorded_crc = b.u32(at + 16);
     const std::size_t packed = b.u32(at + 20), size = b.u32(at + 24);
     const std::size_t name_len = b.u16(at + 28), extra_len = b.u16(at + 30), comment_len = b.u16(at + 32);
     const std::size_t local = b.u32(at + 42);
@@ -234,6 +242,11 @@ std::map<std::string, NpyArray> parse_npz(const std::vector<std::byte>& file, co
       raw = inflate_raw(b.at(data), packed, size, entry_where);
     } else {
       throw Error(entry_where + ": compression method " + std::to_string(method) + " (expected stored or deflate)");
+    }
+    const auto crc = static_cast<uint32_t>(crc32_z(0, reinterpret_cast<const Bytef*>(raw.data()), raw.size()));
+    if (crc != recorded_crc) {
+      throw Error(entry_where + ": its data has CRC-32 " + hex32(crc) + " but the archive records " +
+                  hex32(recorded_crc) + " (the entry is damaged)");
     }
     std::string key = name;
     if (key.size() > 4 && key.compare(key.size() - 4, 4, ".npy") == 0) key.resize(key.size() - 4);

@@ -7,6 +7,7 @@
 // reverse order. The arithmetic is exactly that of rnnkit 0.1, whose bits tests pin.
 #include "orthogonal.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace rnnkit::detail {
@@ -24,37 +25,85 @@ double dot_fixed_order(const double* a, const double* b, int64_t n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-TallMatrix draw_tall_normal(int64_t rows, int64_t cols, RandomStream& stream) {
+namespace {
+
+constexpr int64_t kRowsPerPass = 8;                 // rows drawn, or written, together (one cache line of A)
+constexpr int64_t kMinValuesPerThread = 1LL << 16;  // below this a thread costs more than it saves
+
+int threads_for_values(int64_t values, int threads) {
+  return static_cast<int>(std::clamp<int64_t>(values / kMinValuesPerThread, 1, std::max(threads, 1)));
+}
+
+}  // namespace
+
+int64_t spread_leading_dimension(int64_t rows) {
+  constexpr int64_t kLine = 8;  // doubles per cache line
+  const int64_t lines = (rows + kLine - 1) / kLine;
+  return kLine * (lines % 2 == 0 ? lines + 1 : lines);
+}
+
+TallMatrix draw_tall_normal(int64_t rows, int64_t cols, RandomStream& stream, int threads, bool spread) {
   TallMatrix a;
   a.transposed = rows < cols;
   a.m = a.transposed ? cols : rows;
   a.n = a.transposed ? rows : cols;
-  a.values.resize(static_cast<std::size_t>(a.m * a.n));
-  for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t c = 0; c < cols; ++c) {
-      const double x = stream.normal();
-      const int64_t i = a.transposed ? c : r;
-      const int64_t j = a.transposed ? r : c;
-      a.values[static_cast<std::size_t>(j * a.m + i)] = x;
+  a.ld = spread ? spread_leading_dimension(a.m) : a.m;
+  a.values.resize(static_cast<std::size_t>(a.ld * a.n));
+  const int used = threads_for_values(rows * cols, threads);
+  // Thread t draws rows [rows * t / used, rows * (t + 1) / used). Row r of the draws is column r
+  // of a wide A; for a tall A, a few rows at a time go to `drawn` (row-major, as the stream gives
+  // them) and then into A, so that the stores to a column of A are consecutive. The buffers are
+  // allocated here, where running out of memory is an exception rather than a terminate.
+  std::vector<std::vector<double>> drawn(static_cast<std::size_t>(a.transposed ? 0 : used),
+                                         std::vector<double>(static_cast<std::size_t>(kRowsPerPass * cols)));
+  run_on_threads(used, [&](int t) {
+    const int64_t begin = rows * t / used, end = rows * (t + 1) / used;
+    RandomStream mine = stream;
+    mine.skip_normals(static_cast<uint64_t>(begin * cols));
+    if (a.transposed) {
+      for (int64_t r = begin; r < end; ++r) {
+        double* column = a.values.data() + r * a.ld;
+        for (int64_t c = 0; c < cols; ++c) column[c] = mine.normal();
+      }
+      return;
     }
-  }
+    double* buffer = drawn[static_cast<std::size_t>(t)].data();
+    for (int64_t r0 = begin; r0 < end; r0 += kRowsPerPass) {
+      const int64_t count = std::min(kRowsPerPass, end - r0);
+      for (int64_t i = 0; i < count * cols; ++i) buffer[i] = mine.normal();
+      for (int64_t c = 0; c < cols; ++c) {
+        for (int64_t i = 0; i < count; ++i)
+          a.values[static_cast<std::size_t>(c * a.ld + r0 + i)] = buffer[i * cols + c];
+      }
+    }
+  });
+  stream.skip_normals(static_cast<uint64_t>(rows * cols));
   return a;
 }
 
-void write_signed_q(const TallMatrix& shape, const double* q, const double* diag_r, double gain,
-                    TensorView<double> out) {
-  const int64_t m = shape.m;
-  for (int64_t j = 0; j < shape.n; ++j) {
-    const double sign = diag_r[j] < 0 ? -1.0 : 1.0;
-    for (int64_t i = 0; i < m; ++i) {
-      const double value = gain * sign * q[j * m + i];
-      if (shape.transposed) {
-        out(j, i) = value;
-      } else {
-        out(i, j) = value;
+void write_signed_q(const TallMatrix& shape, const double* q, int64_t ldq, const double* diag_r, double gain,
+                    TensorView<double> out, int threads) {
+  const int64_t m = shape.m, n = shape.n;
+  const int used = threads_for_values(m * n, threads);
+  if (shape.transposed) {  // out [n, m]: row j of out is column j of q
+    run_on_threads(used, [&](int t) {
+      for (int64_t j = n * t / used; j < n * (t + 1) / used; ++j) {
+        const double sign = diag_r[j] < 0 ? -1.0 : 1.0;
+        for (int64_t i = 0; i < m; ++i) out(j, i) = gain * sign * q[j * ldq + i];
+      }
+    });
+    return;
+  }
+  // out [m, n], a few rows at a time, so that the loads from a column of q are consecutive.
+  run_on_threads(used, [&](int t) {
+    for (int64_t i0 = m * t / used; i0 < m * (t + 1) / used; i0 += kRowsPerPass) {
+      const int64_t i1 = std::min(i0 + kRowsPerPass, m * (t + 1) / used);
+      for (int64_t j = 0; j < n; ++j) {
+        const double sign = diag_r[j] < 0 ? -1.0 : 1.0;
+        for (int64_t i = i0; i < i1; ++i) out(i, j) = gain * sign * q[j * ldq + i];
       }
     }
-  }
+  });
 }
 
 void fill_orthogonal_unblocked(TensorView<double> out, RandomStream& stream, double gain) {
@@ -62,7 +111,7 @@ void fill_orthogonal_unblocked(TensorView<double> out, RandomStream& stream, dou
   const int64_t m = tall.m;
   const int64_t n = tall.n;
   if (n == 0) return;
-  std::vector<double>& a = tall.values;
+  CacheLineDoubles& a = tall.values;  // ld = m
 
   std::vector<double> v(static_cast<std::size_t>(m * n), 0.0);  // v_k stored in column k, rows k..m-1
   std::vector<double> diag_r(static_cast<std::size_t>(n));
@@ -100,7 +149,7 @@ void fill_orthogonal_unblocked(TensorView<double> out, RandomStream& stream, dou
       }
     }
   }
-  write_signed_q(tall, q.data(), diag_r.data(), gain, out);
+  write_signed_q(tall, q.data(), m, diag_r.data(), gain, out);
 }
 
 }  // namespace rnnkit::detail

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <new>
 
 #include "cell_support.h"
 #include "rnnkit/core/aligned_buffer.h"
@@ -209,24 +210,30 @@ RecurrentResult<T> RecurrentLayer<T>::forward(TensorView<const T> input, std::sp
 
   Workspace& w = *work_;
   if (w.steps != steps || w.batch != batch) {  // plan the workspace for (T, B)
-    w = Workspace{};
-    w.steps = steps;
-    w.batch = batch;
-    w.active.resize(static_cast<std::size_t>(tb));
-    w.input.resize(static_cast<std::size_t>(tb * in));
-    w.layer_out.resize(static_cast<std::size_t>(s.num_layers));
-    w.dirs.resize(static_cast<std::size_t>(s.num_layers));
-    for (int64_t l = 0; l < s.num_layers; ++l) {
-      w.layer_out[l].resize(static_cast<std::size_t>(tb * dirs * rw));
-      for (int64_t d = 0; d < dirs; ++d) {
-        typename Workspace::Direction& db = w.dirs[l][d];
-        if (d == 1) db.x_rev.resize(static_cast<std::size_t>(tb * input_columns(s, l, d).width));
-        db.xg.resize(static_cast<std::size_t>(tb * gw));
-        db.h.resize(static_cast<std::size_t>((steps + 1) * batch * rw));
-        CellPolicy<T>& cell = *cells_[l * dirs + d];
-        db.kept.grow(static_cast<std::size_t>(cell.memory(steps, batch).kept) * sizeof(T));
-        cell.bind_kept(db.kept.template as<T>(DTypeOf<T>::value), steps, batch);
+    try {
+      w = Workspace{};
+      w.steps = steps;
+      w.batch = batch;
+      w.active.resize(static_cast<std::size_t>(tb));
+      w.input.resize(static_cast<std::size_t>(tb * in));
+      w.layer_out.resize(static_cast<std::size_t>(s.num_layers));
+      w.dirs.resize(static_cast<std::size_t>(s.num_layers));
+      for (int64_t l = 0; l < s.num_layers; ++l) {
+        w.layer_out[l].resize(static_cast<std::size_t>(tb * dirs * rw));
+        for (int64_t d = 0; d < dirs; ++d) {
+          typename Workspace::Direction& db = w.dirs[l][d];
+          if (d == 1) db.x_rev.resize(static_cast<std::size_t>(tb * input_columns(s, l, d).width));
+          db.xg.resize(static_cast<std::size_t>(tb * gw));
+          db.h.resize(static_cast<std::size_t>((steps + 1) * batch * rw));
+          CellPolicy<T>& cell = *cells_[l * dirs + d];
+          db.kept.grow(static_cast<std::size_t>(cell.memory(steps, batch).kept) * sizeof(T));
+          cell.bind_kept(db.kept.template as<T>(DTypeOf<T>::value), steps, batch);
+        }
       }
+    } catch (const std::bad_alloc&) {
+      w = Workspace{};  // unplanned: the next call plans again
+      throw Error(layer_error(s, "out of memory planning the workspace for T=" + std::to_string(steps) + ", B=" +
+                                     std::to_string(batch) + " (it keeps every step's gates and states for backward)"));
     }
   }
   w.dropped = training_ && options_.dropout > 0.0 && s.num_layers > 1;
@@ -391,7 +398,12 @@ RecurrentGradients<T> RecurrentLayer<T>::backward(TensorView<const T> d_output, 
   if (dirs == 2) w.dx_reverse.resize(static_cast<std::size_t>(tb) * widest);
   int64_t scratch = 0;
   for (const auto& cell : cells_) scratch = std::max(scratch, cell->memory(steps, batch).scratch);
-  w.scratch.grow(static_cast<std::size_t>(scratch) * sizeof(T));
+  try {
+    w.scratch.grow(static_cast<std::size_t>(scratch) * sizeof(T));
+  } catch (const std::bad_alloc&) {
+    throw Error(layer_error(s, "out of memory: backward's scratch for T=" + std::to_string(steps) +
+                                   ", B=" + std::to_string(batch) + " needs " + std::to_string(scratch) + " values"));
+  }
 
   // d_upper: gradient of the top layer's output (both directions), time-major.
   if (d_output.data() != nullptr) {

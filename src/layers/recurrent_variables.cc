@@ -1,7 +1,10 @@
 // Creating a recurrent layer's variables; see recurrent_variables.h.
 #include "rnnkit/layers/recurrent_variables.h"
 
+#include <algorithm>
+
 #include "rnnkit/core/error.h"
+#include "rnnkit/core/shape.h"
 
 namespace rnnkit {
 
@@ -95,7 +98,18 @@ std::vector<const Variable*> create_recurrent_variables(VariableStore& store, co
   for (int64_t layer = 0; layer < spec.num_layers; ++layer) {
     per_layer.push_back(resolve_recurrent_initializers(spec, layer, choice));
   }
-  for (const RecurrentParameter& p : recurrent_parameters(spec)) {
+  const std::vector<RecurrentParameter> parameters = recurrent_parameters(spec);
+  const std::string scope = store.current_scope();
+  constexpr int64_t kSaturated = int64_t{1} << 60;
+  int64_t new_elements = 0;
+  for (const RecurrentParameter& p : parameters) {
+    if (store.find(scope.empty() ? p.name : scope + "/" + p.name) == nullptr) {
+      new_elements = std::min(new_elements + shape_numel(p.shape), kSaturated);  // no overflow, still too large
+    }
+  }
+  store.check_room_for(
+      new_elements, "the recurrent layer under '" + scope + "' (" + std::to_string(parameters.size()) + " variables)");
+  for (const RecurrentParameter& p : parameters) {
     const RecurrentInitializers& inits = per_layer[static_cast<std::size_t>(p.layer)];
     VariableOptions options;
     options.initializer = p.kind == "weight_ih"   ? inits.weight_ih

@@ -54,4 +54,22 @@ double RandomStream::normal() {
 
 double RandomStream::normal(double mean, double stddev) { return mean + stddev * normal(); }
 
+void RandomStream::skip_words(uint64_t count) {
+  // Words used so far: every block generated, less what is left of the current one.
+  const uint64_t position = block_ * 4 - static_cast<uint64_t>(4 - next_word_) + count;
+  block_ = position / 4;
+  next_word_ = 4;
+  for (uint64_t i = 0; i < position % 4; ++i) next_u32();
+}
+
+void RandomStream::skip_normals(uint64_t count) {
+  if (count == 0) return;
+  if (has_spare_normal_) {
+    has_spare_normal_ = false;
+    --count;
+  }
+  skip_words(4 * (count / 2));   // a pair of normals takes two uniforms of two words each
+  if (count % 2 == 1) normal();  // the first of a pair; its second stays as the spare
+}
+
 }  // namespace rnnkit

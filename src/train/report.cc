@@ -91,11 +91,20 @@ Json curves_json(const std::string& metrics_path) {
     if (j.is_discarded() || !j.contains("kind") || !j.contains("step")) {
       throw Error("report: '" + metrics_path + "' line " + std::to_string(line_number) + " is not a metrics record");
     }
+    // A number, or null for a value JSON cannot hold (a loss that went to inf); absent: 0.
+    auto number = [&](const char* key) -> Json {
+      if (!j.contains(key)) return 0.0;
+      if (!j[key].is_number() && !j[key].is_null()) {
+        throw Error("report: '" + metrics_path + "' line " + std::to_string(line_number) + ": '" + key +
+                    "' must be a number, found " + j[key].dump());
+      }
+      return j[key];
+    };
     if (j["kind"] == "train") {
-      for (const char* key : {"step", "loss", "metric", "grad_norm", "lr"}) train[key].push_back(j.value(key, 0.0));
+      for (const char* key : {"step", "loss", "metric", "grad_norm", "lr"}) train[key].push_back(number(key));
     } else if (j["kind"] == "eval") {
-      eval["step"].push_back(j["step"]);
-      eval["metric"].push_back(j.value("metric", 0.0));
+      eval["step"].push_back(number("step"));
+      eval["metric"].push_back(number("metric"));
     }
   }
   if (train["step"].empty()) throw Error("report: '" + metrics_path + "' has no training steps");

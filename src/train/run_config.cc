@@ -289,6 +289,20 @@ void check_model_fits(Section& s, const ModelConfig& m) {
 void read_task(Section s, TaskConfig& t) {
   t.name = s.string("name", t.name, {"char_lm", "copy_memory", "adding", "ends_parity", "typo"});
   t.text = s.string("text", t.text);
+  if (s.node("text_size") != nullptr) {
+    t.text_size = static_cast<uint64_t>(s.integer("text_size", 0, 0, std::numeric_limits<int64_t>::max()));
+  }
+  t.text_sha256 = s.string("text_sha256", t.text_sha256);
+  const bool hex =
+      t.text_sha256.size() == 64 && t.text_sha256.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!t.text_sha256.empty() && !hex) {
+    s.fail(s.node("text_sha256"), "text_sha256", "expected 64 lowercase hexadecimal digits (a SHA-256)");
+  }
+  if (t.text_size.has_value() != !t.text_sha256.empty()) {
+    s.fail(s.node(t.text_size ? "text_size" : "text_sha256"), t.text_size ? "text_size" : "text_sha256",
+           "text_size and text_sha256 pin the text together: give both or neither");
+  }
+  if (t.text_size && t.text.empty()) s.fail(s.node("text_size"), "text_size", "pins a text, but text is empty");
   t.steps = s.integer("steps", t.steps, 2, 1 << 20);
   t.batch_size = s.integer("batch_size", t.batch_size, 1, 1 << 20);
   t.delay = s.integer("delay", t.delay, 1, 1 << 20);
@@ -454,8 +468,9 @@ std::string run_config_to_toml(const RunConfig& c) {
     for (const auto& [glob, spec] : m.init) o << quote(glob) << " = " << quote(spec) << "\n";
   }
   const TaskConfig& t = c.task;
-  o << "\n[task]\nname = " << quote(t.name) << "\ntext = " << quote(t.text) << "\nsteps = " << t.steps
-    << "\nbatch_size = " << t.batch_size << "\ndelay = " << t.delay
+  o << "\n[task]\nname = " << quote(t.name) << "\ntext = " << quote(t.text);
+  if (t.text_size) o << "\ntext_size = " << *t.text_size << "\ntext_sha256 = " << quote(t.text_sha256);
+  o << "\nsteps = " << t.steps << "\nbatch_size = " << t.batch_size << "\ndelay = " << t.delay
     << "\ntruncated_bptt = " << (t.truncated_bptt ? "true" : "false") << "\n";
   const OptimizerConfig& p = c.optimizer;
   o << "\n[optimizer]\nname = " << quote(p.name) << "\nlearning_rate = " << number(p.learning_rate)

@@ -10,6 +10,7 @@
 #include "rnnkit/tasks/copy_memory.h"
 #include "rnnkit/tasks/ends_parity.h"
 #include "rnnkit/tasks/typo.h"
+#include "rnnkit/train/task_text.h"
 
 namespace rnnkit {
 namespace {
@@ -23,7 +24,13 @@ RandomStream batch_stream(uint64_t seed, const char* purpose, int64_t index) {
 class TextTask : public TrainingTask {
  public:
   explicit TextTask(const TaskConfig& config) : config_(config) {
-    whole_ = config.text.empty() ? CharCorpus::builtin() : CharCorpus::from_file(config.text);
+    if (config.text.empty()) {
+      whole_ = CharCorpus::builtin();
+    } else {
+      const std::vector<std::byte> bytes = read_task_text(config);  // checked against its pin
+      whole_ = CharCorpus::from_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                                     config.text);
+    }
     const int64_t cut = whole_.size() * 9 / 10;
     if (cut < config.steps + 1 || whole_.size() - cut < config.steps + 1) {
       throw Error("task " + config.name + ": the text has " + std::to_string(whole_.size()) +

@@ -35,6 +35,39 @@ std::string slot_tensor_name(const std::string& slot, const std::string& variabl
   return "@optimizer/" + slot + "/" + variable;
 }
 
+// rnnkit.train: {"step": N, "optimizer": NAME, "optimizer_steps": N, "slots": [...]}, checked.
+struct TrainState {
+  int64_t step = 0;
+  std::string optimizer;
+  int64_t optimizer_steps = 0;
+};
+
+TrainState parse_train_state(const std::string& text, const std::string& where) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw Error(where + " is not a JSON object");
+  auto count = [&](const char* key, bool required) -> int64_t {
+    if (!j.contains(key)) {
+      if (required) throw Error(where + " has no '" + key + "'");
+      return 0;
+    }
+    const nlohmann::json& v = j[key];
+    if (!v.is_number_integer() || v.get<int64_t>() < 0 ||
+        (v.is_number_unsigned() && v.get<uint64_t>() > (1ull << 62))) {
+      throw Error(where + ": '" + key + "' must be a non-negative integer, found " + v.dump());
+    }
+    return v.get<int64_t>();
+  };
+  TrainState state;
+  state.step = count("step", true);
+  state.optimizer_steps = count("optimizer_steps", false);
+  if (!j.contains("optimizer") || !j["optimizer"].is_string()) {
+    throw Error(where + ": 'optimizer' must be a string, found " +
+                (j.contains("optimizer") ? j["optimizer"].dump() : "none"));
+  }
+  state.optimizer = j["optimizer"].get<std::string>();
+  return state;
+}
+
 }  // namespace
 
 std::unique_ptr<Optimizer> create_optimizer(const OptimizerConfig& c) {
@@ -315,15 +348,9 @@ void Trainer::resume(const std::string& path) {
     throw Error("resume from '" + path + "': not a training checkpoint (no rnnkit.train metadata); " +
                 "to start from its weights, use init_from (--init-from)");
   }
-  nlohmann::json train;
-  try {
-    train = nlohmann::json::parse(meta->second);
-    train.at("step").get<int64_t>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error("resume from '" + path + "': rnnkit.train metadata is malformed: " + e.what());
-  }
-  if (train.value("optimizer", "") != config_.optimizer.name) {
-    throw Error("resume from '" + path + "': the checkpoint's optimizer is '" + train.value("optimizer", "") +
+  const TrainState recorded = parse_train_state(meta->second, "resume from '" + path + "': rnnkit.train metadata");
+  if (recorded.optimizer != config_.optimizer.name) {
+    throw Error("resume from '" + path + "': the checkpoint's optimizer is '" + recorded.optimizer +
                 "', the configuration's '" + config_.optimizer.name + "'");
   }
   restore_checkpoint(store_, file, {});  // strict: every variable, every shape
@@ -334,7 +361,7 @@ void Trainer::resume(const std::string& path) {
     store_.set_trainable(name, info.trainable);
     store_.set_source(name, info.source);
   }
-  optimizer_->restore_state(train.value("optimizer_steps", int64_t{0}), store_.parameters<float>().size());
+  optimizer_->restore_state(recorded.optimizer_steps, store_.parameters<float>().size());
   for (std::size_t s = 0; s < optimizer_->slot_names().size(); ++s) {
     std::vector<double>& slot = optimizer_->slot(s);
     for (const Variable& v : store_.variables()) {
@@ -352,7 +379,7 @@ void Trainer::resume(const std::string& path) {
   carry_c_ = {};
   if (const SafetensorsEntry* h = file.find("@carry/h")) carry_h_ = file.to_float(*h);
   if (const SafetensorsEntry* c = file.find("@carry/c")) carry_c_ = file.to_float(*c);
-  step_ = train.at("step").get<int64_t>();
+  step_ = recorded.step;
 }
 
 }  // namespace rnnkit

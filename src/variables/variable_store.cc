@@ -1,8 +1,12 @@
 // The variable store: scopes, get-or-create with reuse checks, and the flat buffers.
 #include "rnnkit/variables/variable_store.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <new>
 
 #include "rnnkit/core/error.h"
 #include "rnnkit/variables/glob.h"
@@ -14,6 +18,21 @@ constexpr int64_t kAlignBytes = static_cast<int64_t>(AlignedBuffer::kAlignment);
 
 bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '-';
+}
+
+std::string gibibytes(double bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return text;
+}
+
+// The machine's physical memory in bytes (0 if the system does not say).
+uint64_t physical_memory_bytes() {
+  static const uint64_t kBytes = [] {
+    const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) : uint64_t{0};
+  }();
+  return kBytes;
 }
 
 std::string join_name(const std::string& scope, std::string_view name) {
@@ -99,11 +118,7 @@ const Variable& VariableStore::get_variable(std::string_view name, const Shape& 
                 " has reuse=yes, which only shares existing variables; use reuse=auto to create it");
   }
 
-  if (element_budget_ > 0 && numel > element_budget_ - elements_) {
-    throw Error("variable '" + full + "' " + shape_to_string(shape) + " (" + std::to_string(numel) +
-                " elements) would bring the model to more than " + std::to_string(element_budget_) + " elements, " +
-                budget_reason_);
-  }
+  check_room_for(numel, "variable '" + full + "' " + shape_to_string(shape));
   InitializerPtr init;
   for (const auto& [pattern, override_init] : overrides_) {
     if (glob_match(pattern, full)) {
@@ -121,14 +136,22 @@ const Variable& VariableStore::get_variable(std::string_view name, const Shape& 
   ctx.shape = shape;
   ctx.gate_letters = options.gate_letters;
   ctx.hidden_size = options.hidden_size;
-  const Tensor<double> initial = initial_value(*init, ctx);  // before any state changes: a throw leaves none
-
   const int64_t elem = static_cast<int64_t>(dtype_size(dtype_));
   const int64_t align = kAlignBytes / elem;
   const int64_t offset = (size_ + align - 1) / align * align;
   const int64_t end = (offset + numel + align - 1) / align * align;
-  params_.grow(static_cast<std::size_t>(end * elem));
-  grads_.grow(static_cast<std::size_t>(end * elem));
+  // Before any state changes: a throw leaves none (grown buffers only hold more capacity).
+  Tensor<double> initial;
+  try {
+    initial = initial_value(*init, ctx);
+    params_.grow(static_cast<std::size_t>(end * elem));
+    grads_.grow(static_cast<std::size_t>(end * elem));
+  } catch (const std::bad_alloc&) {
+    throw Error("variable '" + full + "' " + shape_to_string(shape) + ": out of memory: " + std::to_string(numel) +
+                " elements (initialized in float64), in a store of " + std::to_string(end) + " " + dtype_name(dtype_) +
+                " parameters and as many gradients (" + gibibytes(2.0 * static_cast<double>(end * elem)) +
+                "), more than this process could allocate");
+  }
   size_ = end;
 
   Variable v;
@@ -196,6 +219,21 @@ void VariableStore::zero_grad() {
     std::fill_n(grads_.as<float>(dtype_), size_, 0.0f);
   } else {
     std::fill_n(grads_.as<double>(dtype_), size_, 0.0);
+  }
+}
+
+void VariableStore::check_room_for(int64_t elements, const std::string& what) const {
+  if (element_budget_ > 0 && elements > element_budget_ - elements_) {
+    throw Error(what + ": " + std::to_string(elements) + " more elements would bring the model past " +
+                std::to_string(element_budget_) + " elements, " + budget_reason_);
+  }
+  // Parameters and gradients past the machine's memory would not fail an allocation (Linux
+  // grants it) but get the process killed when touched: refused while it is still a number.
+  const double bytes = static_cast<double>(elements_ + elements) * 2.0 * static_cast<double>(dtype_size(dtype_));
+  if (const uint64_t memory = physical_memory_bytes(); memory > 0 && bytes > static_cast<double>(memory)) {
+    throw Error(what + ": the store would hold " + std::to_string(elements_ + elements) + " " + dtype_name(dtype_) +
+                " parameters and as many gradients (" + gibibytes(bytes) + "), more than this machine's " +
+                gibibytes(static_cast<double>(memory)) + " of memory");
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
@@ -129,6 +130,50 @@ TEST(Cli, InspectNamesACorruptFile) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("corrupt.safetensors"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("data section"), std::string::npos) << r.output;
+}
+
+// A byte flipped inside one tensor's data: reading refuses the file naming that tensor;
+// --verify lists every tensor with its status and exits 1; a file from another writer has
+// nothing to verify against and says so.
+TEST(Cli, InspectVerifyListsEveryTensorAndNamesTheDamagedOne) {
+  test::TempDir dir;
+  const std::string path = dir.file("lstm.safetensors");
+  ASSERT_EQ(run_cli("init --cell lstm --input-size 3 --hidden-size 4 -o " + path).exit_code, 0);
+  const auto clean = run_cli("inspect --verify " + path);
+  EXPECT_EQ(clean.exit_code, 0) << clean.output;
+  EXPECT_NE(clean.output.find("all 4 tensors match their recorded crc32c"), std::string::npos) << clean.output;
+  EXPECT_NE(run_cli("inspect " + path).output.find("checksums: crc32c of all 4 tensors as recorded"),
+            std::string::npos);
+
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  const SafetensorsEntry& hh = file.at("lstm/l0/fw/weight_hh");
+  std::size_t section = 0;  // the data section is the end of the file
+  for (const SafetensorsEntry& e : file.entries()) section = std::max<std::size_t>(section, e.end);
+  std::string bytes = test::read_text(path);
+  const std::size_t at = bytes.size() - section + hh.begin + 5;
+  bytes[at] = static_cast<char>(bytes[at] ^ 0x04);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+
+  const auto refused = run_cli("inspect " + path);
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("1 of 4 tensors fail the checksums"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("tensor 'lstm/l0/fw/weight_hh': its data reads crc32c"), std::string::npos);
+  const auto listed = run_cli("inspect --verify " + path);
+  EXPECT_EQ(listed.exit_code, 1);
+  EXPECT_NE(listed.output.find("FAIL  tensor 'lstm/l0/fw/weight_hh'"), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("ok    tensor 'lstm/l0/fw/weight_ih'"), std::string::npos) << listed.output;
+  const auto json = run_cli("inspect --verify --json " + path + " 2>/dev/null");
+  EXPECT_EQ(json.exit_code, 1);
+  const nlohmann::json j = nlohmann::json::parse(json.output);
+  EXPECT_EQ(j["checksums"]["failures"], 1);
+  int mismatches = 0;
+  for (const auto& t : j["checksums"]["tensors"]) mismatches += t["status"] == "mismatch" ? 1 : 0;
+  EXPECT_EQ(mismatches, 1);
+
+  const std::string foreign = std::string(RNNKIT_SOURCE_DIR) + "/tests/fixtures/pytorch/gru_bi.safetensors";
+  const auto unverified = run_cli("inspect --verify " + foreign);
+  EXPECT_EQ(unverified.exit_code, 0) << unverified.output;
+  EXPECT_NE(unverified.output.find("none recorded"), std::string::npos) << unverified.output;
 }
 
 TEST(Cli, InspectInfersGatesForPytorchStateDicts) {

@@ -169,5 +169,22 @@ TEST(NpzClaims, TwoArraysOfOneNameAreAnError) {
   EXPECT_NE(message.find("entry 'w.npy': a second array named 'w'"), std::string::npos) << message;
 }
 
+TEST(NpzClaims, ATruncatedNpyHeaderIsNamed) {
+  // Six bytes: the magic and nothing else (once "vector::_M_range_check: __n (which is 6)").
+  const std::string message = error_of([&] { parse_npz(zip({{"a.npy", "\x93NUMPY"}}), "short.npz"); });
+  EXPECT_NE(message.find("'short.npz', entry 'a.npy'"), std::string::npos) << message;
+  EXPECT_NE(message.find("truncated (needs bytes 6..7 of 6)"), std::string::npos) << message;
+}
+
+TEST(NpzClaims, AnEntryWhoseDataFailsItsCrcIsDamaged) {
+  std::vector<std::byte> archive = zip({{"a.npy", npy("<f4", "(2,)", floats({1.5f, -2.0f}))}});
+  // The last data byte of the stored entry sits just before the central directory.
+  const std::size_t directory_at = archive.size() - 22 - (46 + 5);
+  archive[directory_at - 1] ^= std::byte{0x01};
+  const std::string message = error_of([&] { parse_npz(archive, "damaged.npz"); });
+  EXPECT_NE(message.find("'damaged.npz', entry 'a.npy': its data has CRC-32 0x"), std::string::npos) << message;
+  EXPECT_NE(message.find("(the entry is damaged)"), std::string::npos) << message;
+}
+
 }  // namespace
 }  // namespace rnnkit

@@ -63,5 +63,30 @@ TEST(RandomStream, NormalMoments) {
   test::expect_moments(v, 1.5, 0.5, 3.0);
 }
 
+// skip_normals(n) leaves a stream where n calls of normal() would, from any state: fresh, with a
+// spare normal pending, or part-way through a block of words.
+TEST(RandomStream, SkipNormalsIsDrawingThem) {
+  for (int start = 0; start < 4; ++start) {
+    for (uint64_t count : {0u, 1u, 2u, 3u, 7u, 8u, 1001u}) {
+      RandomStream drawn(5, kName), skipped(5, kName);
+      if (start == 1) {
+        drawn.normal();
+        skipped.normal();
+      } else if (start >= 2) {
+        for (int i = 0; i < start - 1; ++i) {
+          drawn.next_u32();
+          skipped.next_u32();
+        }
+      }
+      for (uint64_t i = 0; i < count; ++i) drawn.normal();
+      skipped.skip_normals(count);
+      for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(skipped.normal(), drawn.normal()) << "start " << start << ", skipped " << count << ", then " << i;
+      }
+      EXPECT_EQ(skipped.next_u32(), drawn.next_u32()) << "start " << start << ", skipped " << count;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace rnnkit

@@ -135,7 +135,33 @@ nlohmann::json recorded_source(const std::string& path, const std::string& forma
   const auto it = file.metadata().find("rnnkit.source");
   if (it == file.metadata().end()) return nlohmann::json::object();
   const nlohmann::json source = nlohmann::json::parse(it->second, nullptr, false);
-  return source.is_object() && source.value("format", "") == format ? source : nlohmann::json::object();
+  if (source.is_discarded() || !source.is_object()) {
+    throw Error("'" + path + "': rnnkit.source metadata is not a JSON object");
+  }
+  // The keys export reads, each of the type import wrote.
+  const std::vector<std::pair<const char*, nlohmann::json::value_t>> expected = {
+      {"format", nlohmann::json::value_t::string},
+      {"prefix", nlohmann::json::value_t::string},
+      {"tensor_dtype", nlohmann::json::value_t::string},
+      {"forget_bias", nlohmann::json::value_t::number_float},
+      {"cell_paths", nlohmann::json::value_t::array}};
+  for (const auto& [key, type] : expected) {
+    if (!source.contains(key)) continue;
+    const nlohmann::json& v = source[key];
+    const bool ok = type == nlohmann::json::value_t::number_float ? v.is_number() : v.type() == type;
+    if (!ok) {
+      throw Error("'" + path + "': rnnkit.source metadata: '" + key + "' must be a" +
+                  (type == nlohmann::json::value_t::array    ? "n array"
+                   : type == nlohmann::json::value_t::string ? " string"
+                                                             : " number") +
+                  ", found " + v.dump());
+    }
+  }
+  if (source.contains("tensor_dtype") && source["tensor_dtype"] != "F32" && source["tensor_dtype"] != "F64") {
+    throw Error("'" + path + "': rnnkit.source metadata: 'tensor_dtype' must be \"F32\" or \"F64\", found " +
+                source["tensor_dtype"].dump());
+  }
+  return source.contains("format") && source["format"] == format ? source : nlohmann::json::object();
 }
 
 // What a weights-only file cannot hold, said for the code that loads it: the layers' own

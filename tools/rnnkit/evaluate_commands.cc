@@ -7,20 +7,33 @@
 #include "rnnkit/core/error.h"
 #include "rnnkit/train/run_directory.h"
 #include "rnnkit/train/sample.h"
+#include "rnnkit/train/task_text.h"
 #include "rnnkit/train/trainer.h"
 
 namespace rnnkit::cli {
 namespace {
 
+// The checkpoint's run config with its text located: where it was pinned, or --text.
+RunCheckpoint locate(const std::string& target, const std::string& text) {
+  RunCheckpoint located = locate_run_checkpoint(target);
+  locate_task_text(located.config.task, text, "'" + target + "'");
+  return located;
+}
+
+constexpr const char* kTextHelp =
+    "The text the model was trained on, if it is no longer where the run recorded it or the run does not "
+    "record its size and sha256 (checked against them when it does)";
+
 struct EvaluateArgs {
   std::string target;
+  std::string text;
   int64_t batches = 0;
   int threads = 0;
 };
 
 void run_evaluate(const EvaluateArgs& args) {
   apply_threads(args.threads);
-  RunCheckpoint located = locate_run_checkpoint(args.target);
+  RunCheckpoint located = locate(args.target, args.text);
   if (args.batches > 0) located.config.train.eval_batches = args.batches;
   Trainer trainer(located.config, located.budget);
   trainer.load_variables(located.checkpoint);
@@ -35,13 +48,14 @@ void run_evaluate(const EvaluateArgs& args) {
 
 struct SampleArgs {
   std::string target;
+  std::string text;
   SampleOptions options;
   int threads = 0;
 };
 
 void run_sample(const SampleArgs& args) {
   apply_threads(args.threads);
-  const RunCheckpoint located = locate_run_checkpoint(args.target);
+  const RunCheckpoint located = locate(args.target, args.text);
   if (located.config.task.name != "char_lm") {
     throw Error("sample: '" + args.target + "' is a model of task " + located.config.task.name +
                 "; text comes from char_lm models");
@@ -60,6 +74,7 @@ void add_evaluate_command(CLI::App& app) {
       ->required();
   cmd->add_option("--batches", args->batches, "Held-out batches (default: the run's train.eval_batches)")
       ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--text", args->text, kTextHelp);
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_evaluate(*args); });
 }
@@ -75,6 +90,7 @@ void add_sample_command(CLI::App& app) {
       ->check(kFiniteNumber & CLI::Range(0.0, 100.0));
   cmd->add_option("--seed", args->options.seed, "Seed of the sampling stream (default 0)");
   cmd->add_option("--prompt", args->options.prompt, "Text to start from (its characters must be in the vocabulary)");
+  cmd->add_option("--text", args->text, kTextHelp);
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_sample(*args); });
 }

@@ -16,6 +16,7 @@ namespace {
 struct InspectArgs {
   std::string file;
   bool json = false;
+  bool verify = false;
   int threads = 0;
 };
 
@@ -32,10 +33,75 @@ nlohmann::ordered_json stats_json(const WeightStats& s) {
   return j;
 }
 
+const char* status_name(TensorChecksum::Status status) {
+  switch (status) {
+    case TensorChecksum::Status::ok: return "ok";
+    case TensorChecksum::Status::mismatch: return "mismatch";
+    case TensorChecksum::Status::unrecorded: return "unrecorded";
+    case TensorChecksum::Status::missing: return "missing";
+  }
+  return "?";
+}
+
+// One line of what the checksums say, for the table.
+std::string checksums_summary(const ChecksumReport& c) {
+  if (!c.recorded) return "none recorded (a file from another writer, or from an rnnkit before checksums)";
+  if (c.failures() == 0) return "crc32c of all " + std::to_string(c.tensors.size()) + " tensors as recorded";
+  return std::to_string(c.failures()) + " of " + std::to_string(c.tensors.size()) +
+         " tensors fail (--verify lists them)";
+}
+
+nlohmann::ordered_json checksums_json(const ChecksumReport& c) {
+  nlohmann::ordered_json j;
+  j["recorded"] = c.recorded;
+  j["failures"] = c.failures();
+  j["tensors"] = nlohmann::ordered_json::array();
+  for (const TensorChecksum& t : c.tensors) {
+    char recorded[9], computed[9];
+    std::snprintf(recorded, sizeof recorded, "%08x", t.recorded);
+    std::snprintf(computed, sizeof computed, "%08x", t.computed);
+    nlohmann::ordered_json row;
+    row["name"] = t.tensor;
+    row["status"] = status_name(t.status);
+    if (t.status != TensorChecksum::Status::unrecorded) row["recorded"] = recorded;
+    if (t.status != TensorChecksum::Status::missing) row["computed"] = computed;
+    j["tensors"].push_back(row);
+  }
+  return j;
+}
+
+// inspect --verify: every tensor against the file's checksums; Error (exit 1) if any fails.
+void run_verify(const InspectArgs& args) {
+  const SafetensorsFile file = SafetensorsFile::read(args.file, ChecksumPolicy::skip);
+  const ChecksumReport report = verify_tensor_checksums(file);
+  if (args.json) {
+    nlohmann::ordered_json j;
+    j["file"] = file.origin();
+    j["checksums"] = checksums_json(report);
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "file: " << file.origin() << "\n";
+    if (!report.recorded) {
+      std::cout << "checksums: " << checksums_summary(report) << "; nothing to verify against\n";
+    }
+    for (const TensorChecksum& t : report.tensors) {
+      std::cout << (t.status == TensorChecksum::Status::ok ? "ok    " : "FAIL  ") << describe(t) << "\n";
+    }
+  }
+  if (report.failures() > 0) {
+    throw Error("'" + args.file + "': " + std::to_string(report.failures()) + " of " +
+                std::to_string(report.tensors.size()) + " tensors fail their recorded checksums");
+  }
+  if (!args.json && report.recorded) {
+    std::cout << "all " << report.tensors.size() << " tensors match their recorded crc32c\n";
+  }
+}
+
 void print_json(const InspectReport& report) {
   nlohmann::ordered_json j;
   j["file"] = report.origin;
   j["metadata"] = report.metadata;
+  j["checksums"] = checksums_json(report.checksums);
   j["variables"] = nlohmann::ordered_json::array();
   for (const InspectRow& row : report.rows) {
     nlohmann::ordered_json v;
@@ -74,6 +140,7 @@ void print_table(const InspectReport& report) {
       std::cout << key << ": (" << std::count(value.begin(), value.end(), '\n') << " lines; --json shows them)\n";
     }
   }
+  std::cout << "checksums: " << checksums_summary(report.checksums) << "\n";
   if (report.state_tensors > 0) {
     std::cout << "training state: " << report.state_tensors << " tensors (optimizer slots, carried state)\n";
   }
@@ -122,6 +189,10 @@ void print_table(const InspectReport& report) {
 
 void run_inspect(const InspectArgs& args) {
   apply_threads(args.threads);
+  if (args.verify) {
+    run_verify(args);
+    return;
+  }
   const InspectReport report = inspect_checkpoint(SafetensorsFile::read(args.file));
   if (args.json) {
     print_json(report);
@@ -138,6 +209,9 @@ void add_inspect_command(CLI::App& app) {
       app.add_subcommand("inspect", "Show every tensor of a safetensors file: shape, initializer, statistics");
   cmd->add_option("file", args->file, "A safetensors file (rnnkit's or any other)")->required();
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
+  cmd->add_flag("--verify", args->verify,
+                "Check every tensor against the checksums rnnkit recorded when it wrote the file and list each "
+                "one; exit 1 if any fails");
   add_threads_option(*cmd, args->threads);
   cmd->callback([args] { run_inspect(*args); });
 }

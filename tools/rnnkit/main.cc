@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <new>
 
 #include "commands.h"
 #include "interrupts.h"
@@ -67,6 +68,10 @@ int main(int argc, char** argv) {
     return e.code;
   } catch (const rnnkit::Error& e) {
     std::cerr << "rnnkit: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {  // an allocation the library does not name (those it names are Errors)
+    std::cerr << "rnnkit: error: out of memory: the work needs more memory than this process may use (RAM, "
+                 "ulimit -v or its cgroup); smaller sizes need less\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "rnnkit: internal error: " << e.what() << "\n";

@@ -1,21 +1,25 @@
 // rnnkit probe: how initializations differ before any training. For each initializer set
-// (or the model a run config builds, or a checkpoint's weights) and seed, the measurements of
-// analysis/probe.h: gradient flow back through time, the step Jacobian's norm, forward
-// health and the recurrent spectra; as tables (median and range over seeds), JSON, and with
-// -o DIR a self-contained HTML page (DIR/probe.html) beside DIR/probe.json.
+// (or the model a run config builds, or the weights of a training checkpoint or of a layer file
+// from rnnkit init or import) and seed, the measurements of analysis/probe.h: gradient flow back
+// through time (the state-space gradient and each layer's total derivative), the step
+// Jacobian's norm, forward health and the recurrent spectra; as tables (median and range over
+// seeds), JSON, and with -o DIR a self-contained HTML page (DIR/probe.html) beside DIR/probe.json.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 
 #include "cell_arguments.h"
 #include "commands.h"
 #include "rnnkit/analysis/probe_report.h"
+#include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/init/initializer.h"
+#include "rnnkit/layers/recurrent_model.h"
 #include "rnnkit/layers/recurrent_variables.h"
 #include "rnnkit/train/run_directory.h"
 #include "rnnkit/train/trainer.h"
@@ -85,37 +89,108 @@ ConfiguredModel configured_model(RunConfig config, const std::string& checkpoint
   return m;
 }
 
+// A layer file that rnnkit init or import wrote (rnnkit.model metadata), in a float64 store.
+ConfiguredModel described_model(const std::string& path) {
+  RecurrentModel model = load_recurrent_model(path, DType::f64);
+  ConfiguredModel m;
+  m.spec = model.spec;
+  m.options = model.options;
+  m.options.dropout = 0;
+  m.scope = model.scope;
+  m.store = std::make_unique<VariableStore>(std::move(model.store));
+  return m;
+}
+
+// What --checkpoint names: a run directory, or a file with rnnkit.run_config (rnnkit train
+// wrote it; its run config builds the model), or else one with rnnkit.model (rnnkit init or
+// import wrote it; the description builds the layer). True for the last.
+bool names_a_layer_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return false;
+  const SafetensorsFile file = SafetensorsFile::read(path);
+  const std::map<std::string, std::string>& metadata = file.metadata();
+  if (metadata.contains("rnnkit.run_config")) return false;
+  if (metadata.contains("rnnkit.model")) return true;
+  throw Error(
+      "checkpoint '" + path +
+      "' has neither rnnkit.run_config metadata (a checkpoint rnnkit train wrote) nor rnnkit.model (a layer "
+      "file rnnkit init or rnnkit import wrote): probe needs one of them to know the model (rnnkit import makes a "
+      "layer file of another framework's)");
+}
+
 void print_tables(const RecurrentSpec& spec, const ProbeOptions& options, const std::vector<ProbeSeries>& series) {
+  const bool stacked = spec.num_layers > 1;
+  // The distances shown; d = 0 too for a stacked model, where a lower layer's total derivative
+  // at the loss's own step is not zero.
   std::vector<int64_t> distances;
+  if (stacked) distances.push_back(0);
   for (const int64_t d : {int64_t{1}, int64_t{10}, options.steps / 4, options.steps / 2, options.steps}) {
     if (d >= 1 && d <= options.steps && std::find(distances.begin(), distances.end(), d) == distances.end()) {
       distances.push_back(d);
     }
   }
-  std::size_t name_width = 10;
-  for (const ProbeSeries& s : series) name_width = std::max(name_width, s.label.size() + 2);
   std::cout << "gradient flow through time: " << cell_name(spec.cell) << " I=" << spec.input_size
             << " H=" << spec.hidden_size << " L=" << spec.num_layers << ", T=" << options.steps
-            << ", B=" << options.batch << ", " << series.front().results.size()
-            << " seed(s); |dL/dh| at distance d, median [min, max] over seeds; L = <u, h_T>\n";
-  std::string header = pad("init set", name_width);
-  for (const int64_t d : distances) header += pad("d=" + std::to_string(d), 26);
-  std::cout << header << "decay/step\n";
+            << ", B=" << options.batch << ", " << series.front().results.size() << " seed(s)\n"
+            << "  loss L = sum_b <u_b, h_T[b]>: h_T the last layer's state at step T, u_b random unit vectors;\n"
+            << "  norms over the batch at distance d back from step T, median [min, max] over seeds\n";
+  if (stacked) {
+    std::cout << "  state-space: dL/ds_{T-d}, s the state (h and c) of every layer, each component an independent\n"
+                 "    variable; 'all h' is the norm of its h blocks together, 'lK' of layer lK's (layers above held)\n"
+                 "  total: dL/dh_{T-d} of layer lK as an intermediate: its change also reaches the layers above at\n"
+                 "    step T-d (the same as state-space for the top layer, and at d=T)\n";
+  } else {
+    std::cout << "  one layer: the state-space gradient and the total derivative are the same\n";
+  }
   auto over_seeds = [](const ProbeSeries& s, auto value) {
     std::vector<double> v;
     for (const ProbeResult& r : s.results) v.push_back(value(r));
     return v;
   };
-  for (const ProbeSeries& s : series) {
-    std::string line = pad(s.label, name_width);
+  // The table's cells, then each column as wide as its widest cell.
+  std::vector<std::vector<std::string>> cells;
+  cells.push_back({"init set"});
+  if (stacked) cells.back().push_back("gradient");
+  for (const int64_t d : distances) cells.back().push_back("d=" + std::to_string(d));
+  cells.back().push_back("decay/step");
+  // One row: `norm(r)` is the norms by distance, `decay(r)` their decay per step.
+  auto row = [&](const ProbeSeries& s, const std::string& label, const std::string& what, auto norm, auto decay) {
+    cells.push_back({label});
+    if (stacked) cells.back().push_back(what);
     for (const int64_t d : distances) {
-      line += pad(spread(over_seeds(
-                      s, [&](const ProbeResult& r) { return r.gradient_flow.norm[static_cast<std::size_t>(d)]; })),
-                  26);
+      cells.back().push_back(
+          spread(over_seeds(s, [&](const ProbeResult& r) { return norm(r)[static_cast<std::size_t>(d)]; })));
     }
-    std::cout << line << spread(over_seeds(s, [](const ProbeResult& r) { return r.gradient_flow.decay_per_step; }))
-              << "\n";
+    cells.back().push_back(spread(over_seeds(s, decay)));
+  };
+  for (const ProbeSeries& s : series) {
+    row(
+        s, s.label, "state-space all h",
+        [](const ProbeResult& r) -> const std::vector<double>& { return r.gradient_flow.state_space_norm; },
+        [](const ProbeResult& r) { return r.gradient_flow.state_space_decay_per_step; });
+    for (std::size_t k = 0; stacked && k < static_cast<std::size_t>(spec.num_layers); ++k) {
+      const std::string layer = "l" + std::to_string(k);
+      row(
+          s, "", "state-space " + layer,
+          [k](const ProbeResult& r) -> const std::vector<double>& { return r.gradient_flow.state_space_layer_norm[k]; },
+          [k](const ProbeResult& r) { return r.gradient_flow.state_space_layer_decay_per_step[k]; });
+      row(
+          s, "", "total " + layer,
+          [k](const ProbeResult& r) -> const std::vector<double>& { return r.gradient_flow.total_norm[k]; },
+          [k](const ProbeResult& r) { return r.gradient_flow.total_decay_per_step[k]; });
+    }
   }
+  std::vector<std::size_t> widths(cells.front().size(), 0);
+  for (const std::vector<std::string>& r : cells) {
+    for (std::size_t c = 0; c < r.size(); ++c) widths[c] = std::max(widths[c], r[c].size() + 2);
+  }
+  for (const std::vector<std::string>& r : cells) {
+    std::string line;
+    for (std::size_t c = 0; c + 1 < r.size(); ++c) line += pad(r[c], widths[c]);
+    std::cout << line << r.back() << "\n";
+  }
+  std::size_t name_width = 10;
+  for (const ProbeSeries& s : series) name_width = std::max(name_width, s.label.size() + 2);
   const std::size_t last = static_cast<std::size_t>(spec.num_layers - 1);
   std::cout << "\nstep Jacobian |ds_t/ds_{t-1}|_2 (geometric mean and max over steps), the last layer's state std "
                "and saturated fractions at step T, recurrent blocks' sigma max/min (layer 0); medians over seeds\n";
@@ -165,19 +240,22 @@ void run_probe(const ProbeArgs& args) {
   if (from_run) {
     RunConfig config;
     std::string label, checkpoint;
-    if (!args.checkpoint.empty()) {
+    // A checkpoint's weights are the same for every seed (only the inputs change): built once.
+    std::optional<ConfiguredModel> trained;
+    if (!args.checkpoint.empty() && names_a_layer_file(args.checkpoint)) {
+      trained = described_model(args.checkpoint);
+      label = "checkpoint " + args.checkpoint;
+    } else if (!args.checkpoint.empty()) {
       const RunCheckpoint located = locate_run_checkpoint(args.checkpoint);
       config = located.config;
       checkpoint = located.checkpoint;
       label = "checkpoint " + checkpoint;
+      trained = configured_model(config, checkpoint, 0);
     } else {
       config = read_run_config(args.config);
       label = "config " + args.config;
     }
     ProbeSeries s{label, {}, {}};
-    // A checkpoint's weights are the same for every seed (only the inputs change): built once.
-    std::optional<ConfiguredModel> trained;
-    if (!checkpoint.empty()) trained = configured_model(config, checkpoint, 0);
     for (int64_t k = 1; k <= args.seeds; ++k) {
       const auto seed = static_cast<uint64_t>(k);
       std::optional<ConfiguredModel> fresh;  // a config's model: initialized with this seed
@@ -263,7 +341,9 @@ void add_probe_command(CLI::App& app) {
                       "Probe the recurrent layer a run config (rnnkit train --config) builds; seeds 1..N "
                       "replace its seed");
   CLI::Option* checkpoint = cmd->add_option(
-      "--checkpoint", args->checkpoint, "Probe a training run's weights (a run directory or a checkpoint it wrote)");
+      "--checkpoint", args->checkpoint,
+      "Probe the weights of a training run (a run directory or a checkpoint it wrote) or of a layer file that "
+      "rnnkit init or import wrote");
   std::vector<CLI::Option*> model_options = add_cell_arguments(*cmd, args->cell_options, false);
   for (CLI::Option* o : {cell, input, hidden, layers, init}) model_options.push_back(o);
   for (CLI::Option* o : model_options) {

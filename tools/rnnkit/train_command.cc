@@ -27,6 +27,7 @@
 #include "rnnkit/core/threads.h"
 #include "rnnkit/train/mpi.h"
 #include "rnnkit/train/run_directory.h"
+#include "rnnkit/train/task_text.h"
 #include "rnnkit/train/trainer.h"
 
 namespace rnnkit::cli {
@@ -34,6 +35,7 @@ namespace {
 
 struct TrainArgs {
   std::string config, init_from, resume, run_dir;
+  std::string text;  // with --resume: where the run's text is now
   std::vector<std::string> maps, include, exclude, freeze;
   int64_t steps = 0;
   int threads = 0;
@@ -140,7 +142,11 @@ void train(const TrainArgs& args, Communicator* comm) {
   if (!args.resume.empty() &&
       (!args.config.empty() || !args.init_from.empty() || !args.maps.empty() || !args.include.empty() ||
        !args.exclude.empty() || !args.freeze.empty() || !args.run_dir.empty())) {
-    throw CLI::ValidationError("--resume", "continues a run as it was configured: it takes only --steps and --threads");
+    throw CLI::ValidationError("--resume",
+                               "continues a run as it was configured: it takes only --steps, --threads and --text");
+  }
+  if (args.resume.empty() && !args.text.empty()) {
+    throw CLI::ValidationError("--text", "names a resumed run's text; a new run's text is [task] text in --config");
   }
   std::optional<RunDirectory> dir;
   std::optional<Trainer> trainer;
@@ -181,6 +187,7 @@ void train(const TrainArgs& args, Communicator* comm) {
     // config.toml, which gives the same step 0 a completed save would have held.
     RunConfig config = dir->config();
     if (args.steps > 0) config.train.steps = args.steps;
+    locate_task_text(config.task, args.text, "run directory '" + args.resume + "'");
     if (leader) {
       std::cout << "run directory '" << args.resume << "' has no checkpoint: starting the run again from its "
                 << "config.toml\n";
@@ -190,6 +197,7 @@ void train(const TrainArgs& args, Communicator* comm) {
   } else if (!args.resume.empty()) {
     RunConfig config = dir->config();
     if (args.steps > 0) config.train.steps = args.steps;
+    locate_task_text(config.task, args.text, "run directory '" + args.resume + "'");
     trainer.emplace(config, checkpoint_budget(SafetensorsFile::read(*latest)));
     trainer->resume(*latest);
     trainer->set_communicator(comm);
@@ -208,6 +216,7 @@ void train(const TrainArgs& args, Communicator* comm) {
     t.include.insert(t.include.end(), args.include.begin(), args.include.end());
     t.exclude.insert(t.exclude.end(), args.exclude.begin(), args.exclude.end());
     t.freeze.insert(t.freeze.end(), args.freeze.begin(), args.freeze.end());
+    pin_task_text(config.task);  // the path made absolute, with its size and sha256
     start(config);
   }
   const RunConfig& c = trainer->config();
@@ -322,6 +331,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--exclude", args->exclude, "Do not load model variables matching GLOB (repeatable)");
   cmd->add_option("--freeze", args->freeze, "Keep variables matching GLOB unchanged (repeatable)");
   cmd->add_option("--resume", args->resume, "Continue the run in RUN_DIR from its latest checkpoint");
+  cmd->add_option("--text", args->text,
+                  "With --resume: the run's text file, if it moved or the run does not record its size and "
+                  "sha256 (it must be the text the run recorded)");
   cmd->add_option("--run-dir", args->run_dir, "Directory for this run (default: runs/DATE-TIME)");
   cmd->add_option("--steps", args->steps, "Train until this step (overrides train.steps)")
       ->check(CLI::Range(1, 1 << 30));

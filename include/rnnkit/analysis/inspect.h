@@ -13,6 +13,7 @@
 
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/checkpoint/safetensors.h"
+#include "rnnkit/checkpoint/tensor_checksums.h"
 
 namespace rnnkit {
 
@@ -29,7 +30,8 @@ struct InspectRow {
 
 struct InspectReport {
   std::string origin;
-  std::map<std::string, std::string> metadata;  // rnnkit.variables left out (it is in the rows)
+  std::map<std::string, std::string> metadata;  // rnnkit.variables and rnnkit.crc32c left out
+  ChecksumReport checksums;                     // each tensor against rnnkit.crc32c, if recorded
   std::vector<InspectRow> rows;
   int64_t state_tensors = 0;  // training state ('@' names: optimizer slots...), not shown as rows
 };

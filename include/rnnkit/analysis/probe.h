@@ -1,6 +1,8 @@
 // rnnkit probe: a recurrent model before training, measured on random inputs. One call
 // records the trajectory (probe_trajectory.h) and takes every measurement from it:
-//   gradient_flow   ‖∂L/∂h_{T-d}‖ by distance d for a loss at the last step (gradient_flow.h)
+//   gradient_flow   for a loss at the last step, by distance d: the state-space gradient
+//                   ‖∂L/∂h_{T-d}‖ (all layers' blocks, and each layer's) and each layer's total
+//                   derivative ‖dL/dh^k_{T-d}‖ (gradient_flow.h defines both)
 //   jacobian_norms  ‖∂s_t/∂s_{t-1}‖₂ along the trajectory, per sequence (step_jacobian.h)
 //   health          state mean and std, saturated gate fractions per step (forward_health.h)
 //   spectra         sigma_max and sigma_min of every recurrent gate block (recurrent_spectrum.h)

@@ -11,6 +11,10 @@
 // inside the data section, tensors neither overlapping nor leaving holes. Any failure
 // throws Error naming the file and the problem; memory use is bounded by the file size.
 //
+// Checksums (checkpoint/tensor_checksums.h): every file rnnkit writes records each tensor's
+// CRC-32C in its metadata, and reading verifies them unless asked not to; a file with no
+// checksums loads unverified.
+//
 // Element types: F32 and F64 read and write; F16 and BF16 read (converted); integer
 // and bool tensors read (converted to double for statistics and lengths).
 #pragma once
@@ -40,12 +44,17 @@ struct SafetensorsEntry {
 // Bytes per element of a safetensors dtype name; 0 if the name is unknown.
 std::size_t safetensors_dtype_size(const std::string& dtype);
 
+// Whether reading checks the tensors against the checksums the file records. `skip` is for
+// reporting on a damaged file (rnnkit inspect --verify), never for using its values.
+enum class ChecksumPolicy { verify, skip };
+
 class SafetensorsFile {
  public:
   // Reads and validates a file. `origin` in messages is the path.
-  static SafetensorsFile read(const std::string& path);
+  static SafetensorsFile read(const std::string& path, ChecksumPolicy checksums = ChecksumPolicy::verify);
   // Validates bytes already in memory; `origin` names them in messages.
-  static SafetensorsFile parse(std::vector<std::byte> bytes, const std::string& origin);
+  static SafetensorsFile parse(std::vector<std::byte> bytes, const std::string& origin,
+                               ChecksumPolicy checksums = ChecksumPolicy::verify);
 
   const std::string& origin() const { return origin_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
@@ -77,8 +86,9 @@ struct SafetensorsTensor {
   std::span<const std::byte> data;
 };
 
-// Writes atomically (see atomic_file.h), tensors in the order given. Throws Error on a
-// dtype other than F32/F64, a byte count that disagrees with the shape, or a repeated name.
+// Writes atomically (see atomic_file.h), tensors in the order given, with `metadata` and the
+// tensors' checksums (rnnkit.crc32c, replacing any such entry of `metadata`). Throws Error on
+// a dtype other than F32/F64, a byte count that disagrees with the shape, or a repeated name.
 void write_safetensors(const std::string& path, const std::vector<SafetensorsTensor>& tensors,
                        const std::map<std::string, std::string>& metadata);
 

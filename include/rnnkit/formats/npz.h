@@ -6,7 +6,8 @@
 // the file before it is used; a malformed archive is an Error naming the file, the entry and
 // what is wrong. A deflated entry may not claim more than deflate can encode in its size, and
 // everything inflated together may exceed the archive's own size by kNpzInflateAllowance at
-// most (a zip bomb is refused before it is inflated); two arrays of one name are an error.
+// most (a zip bomb is refused before it is inflated); two arrays of one name are an error; an
+// entry whose data does not have the CRC-32 the archive records is an error (damaged).
 #pragma once
 
 #include <cstddef>

@@ -74,6 +74,7 @@ class RecurrentLayer {
 
   const RecurrentSpec& spec() const { return spec_; }
   VariableStore& store() const { return *store_; }
+  const std::string& scope() const { return scope_; }
   const RecurrentLayerOptions& options() const { return options_; }
   // The width of the output's last dimension: D*R, or R with a sum, mul or ave merge.
   int64_t output_size() const;

@@ -33,7 +33,15 @@ class RandomStream {
   double normal();                          // mean 0, stddev 1
   double normal(double mean, double stddev);
 
+  // Advances the stream as `count` calls of normal() would, without computing their values
+  // (Philox is counter-based: a block is a function of its index). A copy skipped ahead draws
+  // a later stretch of the same sequence, so threads can draw disjoint stretches and get the
+  // bits that one thread drawing everything would.
+  void skip_normals(uint64_t count);
+
  private:
+  void skip_words(uint64_t count);
+
   PhiloxKey key_;
   uint64_t name_hash_;
   uint64_t block_ = 0;

@@ -50,7 +50,10 @@ struct ModelConfig {
 struct TaskConfig {
   std::string name = "char_lm";  // char_lm, copy_memory, adding, ends_parity, typo
   std::string text;              // char_lm, typo: a UTF-8 file; empty: the built-in text
-  int64_t steps = 64;            // T (copy_memory: delay + 20, from `delay`)
+  // The text pinned by content (train/task_text.h): rnnkit train records both when a run starts.
+  std::optional<uint64_t> text_size;  // bytes
+  std::string text_sha256;            // 64 lowercase hex digits
+  int64_t steps = 64;                 // T (copy_memory: delay + 20, from `delay`)
   int64_t batch_size = 32;
   int64_t delay = 20;  // copy_memory
   // char_lm: read the text as B contiguous streams in chunks of `steps` characters; the

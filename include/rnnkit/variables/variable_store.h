@@ -146,6 +146,11 @@ class VariableStore {
   // a file is built only as large as the file can fill. 0 lifts the limit.
   void set_element_budget(int64_t elements, std::string reason);
 
+  // Throws the Error that creating `elements` more elements would (past the element budget, or
+  // parameters and gradients past the machine's physical memory), naming `what`: for code about
+  // to create many variables, so that a model too large fails before the first is initialized.
+  void check_room_for(int64_t elements, const std::string& what) const;
+
  private:
   struct ScopeFrame {
     std::string name;  // full scope name
