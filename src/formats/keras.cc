@@ -79,6 +79,7 @@ std::vector<KerasLayer> chosen_layers(const std::vector<detail::KerasLayerNames>
   std::vector<KerasLayer> recurrent;
   std::vector<std::string> recurrent_names;
   for (const detail::KerasLayerNames& listed : layers) {
+    // From the separate process, already the child's words, quoted (keras_contents.h).
     if (!listed.error.empty()) throw Error(listed.error);
     names.push_back(listed.name);
     KerasLayer layer = classify(listed.name, listed.weight_names, where);
@@ -141,7 +142,7 @@ std::map<std::string, Tensor<double>> read_keras_weights(const Hdf5Source& sourc
   KerasContents contents = read_keras_contents(source, where, plan, process);
   std::map<std::string, Tensor<double>> out;
   for (const KerasLayerNames& layer : contents.layers) {
-    if (!layer.error.empty()) throw Error(layer.error);
+    if (!layer.error.empty()) throw Error(layer.error);  // as above: quoted if the child's
     for (const std::string& weight : layer.weight_names) {
       if (!out.emplace(layer.name + "/" + weight, contents.take(layer.name, weight).values).second) {
         throw Error(layer_at(where, layer.name) + ": weight '" + weight + "' is listed twice");

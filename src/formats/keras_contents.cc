@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "../core/frame_codec.h"
+#include "hdf5_signature.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 
@@ -19,6 +20,7 @@ constexpr uint8_t kDatasetFrame = 'D';
 constexpr uint8_t kStoppedFrame = 'S';
 constexpr uint8_t kEndFrame = 'Z';
 constexpr uint64_t kMaxExtent = std::numeric_limits<int32_t>::max();  // as Hdf5File::read_dataset
+const char* const kReader = "libhdf5 (the HDF5 reader)";
 
 // Where the reading goes: into KerasContents here, or the encoder in the child.
 class KerasSink {
@@ -65,8 +67,11 @@ std::string listed_but(const std::string& where, const std::string& layer) {
   return where + ": layer '" + layer + "' is listed but";
 }
 
-// Steps 1 to 3 of keras_contents.h.
-void read_keras_file(const Hdf5Source& source, const std::string& where, const KerasPlan& plan, KerasSink& sink) {
+// Steps 1 to 3 of keras_contents.h. In the child (`parent_plans`), an Error of the plan ends
+// the reading without a dataset: the parent runs the plan again on what it decoded, and throws
+// that Error itself.
+void read_keras_file(const Hdf5Source& source, const std::string& where, const KerasPlan& plan, KerasSink& sink,
+                     bool parent_plans) {
   const std::unique_ptr<Hdf5File> hdf5 = open_hdf5(source, where);
   const Hdf5Handle root = hdf5->open_group(
       hdf5->id(), hdf5->exists(hdf5->id(), "model_weights") ? "model_weights" : "/", where + ": the root");
@@ -82,7 +87,13 @@ void read_keras_file(const Hdf5Source& source, const std::string& where, const K
     layers.push_back(std::move(layer));
   }
   sink.layers(layers);
-  const std::vector<KerasDatasetRequest> requests = plan(layers);
+  std::vector<KerasDatasetRequest> requests;
+  try {
+    requests = plan(layers);
+  } catch (const Error&) {
+    if (!parent_plans) throw;
+    return;
+  }
   std::string open_layer;
   std::optional<Hdf5Handle> group;  // the layer of the previous request, kept open for the next
   for (const KerasDatasetRequest& request : requests) {
@@ -135,21 +146,37 @@ KerasContents read_keras_contents(const Hdf5Source& source, const std::string& w
   if (process == Hdf5Process::this_one) {
     KerasContents contents(where);
     ContentsSink sink(contents);
-    read_keras_file(source, where, plan, sink);
+    read_keras_file(source, where, plan, sink, false);
     return contents;
   }
   const auto* path = std::get_if<std::string>(&source);
-  // Checked here first (a device or a pipe is refused by name before anything starts).
+  // Checked here first: a device or a pipe is refused by name, and a file without HDF5's
+  // signature as libhdf5 would refuse it, before anything starts.
   const uint64_t size = path != nullptr ? regular_file_size(*path) : std::get<1>(source).size();
-  const std::vector<std::byte> sent = run_contained(
-      [&](ContainedOutput& out) {
-        KerasContentsEncoder encoder([&](std::span<const std::byte> bytes) { out.write(bytes); });
-        EncoderSink sink(encoder);
-        read_keras_file(source, where, plan, sink);
-        encoder.end();
-      },
-      keras_reader_limits(size), where, "libhdf5 (the HDF5 reader)");
-  return decode_keras_contents(sent, where);
+  if (!(path != nullptr ? has_hdf5_signature(*path, size) : has_hdf5_signature(std::get<1>(source)))) {
+    throw Error(where + ": not an HDF5 file (or cannot be read)");
+  }
+  KerasContents contents(where);
+  try {
+    const std::vector<std::byte> sent = run_contained(
+        [&](ContainedOutput& out) {
+          KerasContentsEncoder encoder([&](std::span<const std::byte> bytes) { out.write(bytes); });
+          EncoderSink sink(encoder);
+          read_keras_file(source, where, plan, sink, true);
+          encoder.end();
+        },
+        keras_reader_limits(size), where, kReader);
+    contents = decode_keras_contents(sent, where, size);
+  } catch (const std::bad_alloc&) {
+    throw Error(where + ": out of memory holding what " + kReader + " sent from its separate process");
+  }
+  // The child's messages are its words, passed on as such.
+  for (KerasLayerNames& layer : contents.layers) {
+    if (!layer.error.empty()) layer.error = child_message(where, layer.error);
+  }
+  if (!contents.stopped_by.empty()) contents.stopped_by = child_message(where, contents.stopped_by);
+  plan(contents.layers);  // its Error, if it has one, as reading in this process gives it
+  return contents;
 }
 
 void KerasContentsEncoder::layers(const std::vector<KerasLayerNames>& layers) {
@@ -157,7 +184,7 @@ void KerasContentsEncoder::layers(const std::vector<KerasLayerNames>& layers) {
   payload.u64(layers.size());
   for (const KerasLayerNames& layer : layers) {
     payload.string(layer.name);
-    payload.string(layer.error);
+    payload.string(fit_child_message(layer.error));
     payload.u64(layer.weight_names.size());
     for (const std::string& name : layer.weight_names) payload.string(name);
   }
@@ -184,9 +211,10 @@ void KerasContentsEncoder::dataset(const KerasDatasetRequest& request, const Hdf
 }
 
 void KerasContentsEncoder::stopped(const std::string& message) {
+  const std::string fitted = fit_child_message(message);
   ByteWriter frame;
-  frame.frame_header(kStoppedFrame, 8 + message.size());
-  frame.string(message);
+  frame.frame_header(kStoppedFrame, 8 + fitted.size());
+  frame.string(fitted);
   sink_(frame.bytes);
 }
 
@@ -207,10 +235,28 @@ std::vector<std::byte> encode_keras_contents(const KerasContents& contents) {
   return out;
 }
 
-KerasContents decode_keras_contents(std::span<const std::byte> bytes, const std::string& where) {
+namespace {
+
+// A message of the child's: at most kChildMessageBytes.
+std::string read_message(ByteReader& reader, const char* field) {
+  std::string message = reader.string(field);
+  if (message.size() > kChildMessageBytes) {
+    throw Error(reader.what() + ": " + field + " has " + std::to_string(message.size()) + " bytes, more than the " +
+                std::to_string(kChildMessageBytes) + " a message may have");
+  }
+  return message;
+}
+
+}  // namespace
+
+KerasContents decode_keras_contents(std::span<const std::byte> bytes, const std::string& where, uint64_t file_size) {
   KerasContents contents(where);
   ByteReader stream(bytes, where + ": the HDF5 reader's result");
   const std::string& what = stream.what();
+  // What Hdf5File lets the datasets declare; a value the reader sends as float64 was stored in
+  // 8 bytes if it says so, else in at least 1.
+  const uint64_t budget = std::min(file_size, uint64_t{1} << 62) + kHdf5DeclaredAllowance;
+  uint64_t declared = 0;
   const Frame first = stream.frame("the layers' frame");
   if (first.kind != kLayersFrame) throw Error(what + ": begins with a frame of kind " + std::to_string(first.kind));
   ByteReader layers(first.payload, what + ", layers");
@@ -220,7 +266,7 @@ KerasContents decode_keras_contents(std::span<const std::byte> bytes, const std:
   for (uint64_t i = 0; i < layer_count; ++i) {
     KerasLayerNames layer;
     layer.name = layers.string("a layer's name");
-    layer.error = layers.string("a layer's error");
+    layer.error = read_message(layers, "a layer's error");
     const uint64_t names = layers.count(8, "the number of weight names");
     layer.weight_names.reserve(static_cast<std::size_t>(names));
     for (uint64_t k = 0; k < names; ++k) layer.weight_names.push_back(layers.string("a weight name"));
@@ -238,7 +284,7 @@ KerasContents decode_keras_contents(std::span<const std::byte> bytes, const std:
     if (frame.kind == kStoppedFrame) {
       if (!contents.stopped_by.empty()) throw Error(what + ": says twice where reading stopped");
       ByteReader stopped(frame.payload, what + ", the stopping error");
-      contents.stopped_by = stopped.string("the message");
+      contents.stopped_by = read_message(stopped, "the message");
       stopped.expect_end("the message");
       if (contents.stopped_by.empty()) throw Error(what + ": reading stopped with an empty message");
       continue;
@@ -266,6 +312,13 @@ KerasContents decode_keras_contents(std::span<const std::byte> bytes, const std:
     if (count > d.remaining() / 8 || count * 8 != d.remaining()) {
       throw Error(d.what() + " '" + read.weight + "': " + shape_to_string(shape) + " values need " +
                   std::to_string(count) + " x 8 bytes, but " + std::to_string(d.remaining()) + " remain");
+    }
+    declared += count * (f64 == 1 ? uint64_t{8} : uint64_t{1});  // count < 2^62 / 8 (checked against what remains)
+    if (declared > budget) {
+      throw Error(d.what() + " '" + read.weight + "': " + shape_to_string(shape) + " values, which with the datasets " +
+                  "before it declare at least " + std::to_string(declared) + " bytes, more than the file's " +
+                  std::to_string(file_size) + " bytes + " + std::to_string(kHdf5DeclaredAllowance >> 20) +
+                  " MiB that the reader allows");
     }
     const std::span<const std::byte> values = d.raw(count * 8, "its values");
     std::vector<double> data(static_cast<std::size_t>(count));

@@ -15,15 +15,21 @@
 //   3. each dataset in that order, until one fails: its Error is kept, and reading stops.
 // keras.cc then takes the datasets in the plan's order (KerasContents::take); the Error that
 // stopped reading is thrown where keras.cc reaches the dataset that was not read. Errors are
-// therefore those, and in the order, that reading the file directly would give.
+// therefore those, and in the order, that reading the file directly would give; from the
+// separate process, a message the child made (a layer's error, the one that stopped reading,
+// an Error that ended the child) comes as its words, quoted (child_message in
+// core/contained_call.h), and the plan runs again in the parent, which throws the plan's Error
+// itself. Before the child starts, the parent refuses a file that is not a regular file or has
+// no HDF5 signature (hdf5_signature.h), as libhdf5 would.
 //
 // The child's output (frames of core/frame_codec.h, in this order):
-//   'L' layers    u64 count; per layer: string name, string error ("" if none), u64 count,
-//                 strings weight_names
+//   'L' layers    u64 count; per layer: string name, string error ("" if none; at most
+//                 kChildMessageBytes), u64 count, strings weight_names
 //   'D' dataset   string layer, string weight, u8 stored as float64 (0 or 1), u64 rank (1 or 2),
 //                 u64 extent per axis (each < 2^31), then the values as float64 (8 bytes each;
 //                 exactly extent product x 8 bytes)          zero or more
-//   'S' stopped   string: the message of the Error that stopped reading        at most once
+//   'S' stopped   string: the message of the Error that stopped reading (at most
+//                 kChildMessageBytes)                                            at most once
 //   'Z' end       empty
 #pragma once
 
@@ -90,13 +96,16 @@ KerasContents read_keras_contents(const Hdf5Source& source, const std::string& w
 // The separate process's limits for a file of `file_size` bytes. Hdf5File lets the datasets of
 // a file declare its size + 64 MiB (D); as float64 that is at most 8 D (1-byte floats), with room
 // for one more copy: memory 16 D; CPU 30 s + 1 s per 8 MiB; wall time 3 x that; output 8 D for
-// values plus 64 bytes per byte of the file for names and frames (room for 2 x the file's size
-// made at once: float32 data as float64).
+// values plus 64 bytes per byte of the file for names and frames (room for 2 x the file's size,
+// float32 data as float64, expected: run_contained makes at most 64 MiB of it at once).
 ContainmentLimits keras_reader_limits(uint64_t file_size);
 
-// The child's output, written to `sink` as it is read, and the parent's decoder of it (every
-// length and count checked against what arrived before allocating; Error naming `where` and
-// the field otherwise).
+// The child's output, written to `sink` as it is read (messages cut to kChildMessageBytes), and
+// the parent's decoder of it: every length and count checked against what arrived before
+// allocating, messages at most kChildMessageBytes, and the datasets' declared data within what
+// Hdf5File allows a file of `file_size` bytes (its size + kHdf5DeclaredAllowance; a value sent
+// as float64 was stored in 8 bytes if the reader says so, else in at least 1); Error naming
+// `where` and the field otherwise. The messages are decoded as the child sent them.
 class KerasContentsEncoder {
  public:
   explicit KerasContentsEncoder(std::function<void(std::span<const std::byte>)> sink) : sink_(std::move(sink)) {}
@@ -108,7 +117,7 @@ class KerasContentsEncoder {
  private:
   std::function<void(std::span<const std::byte>)> sink_;
 };
-KerasContents decode_keras_contents(std::span<const std::byte> bytes, const std::string& where);
+KerasContents decode_keras_contents(std::span<const std::byte> bytes, const std::string& where, uint64_t file_size);
 
 // Writes `contents` as the child would have (for tests and fuzzing of the decoder).
 std::vector<std::byte> encode_keras_contents(const KerasContents& contents);

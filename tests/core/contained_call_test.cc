@@ -1,8 +1,9 @@
 // run_contained: a child that returns, throws, crashes, allocates past its limit, spins past its
-// CPU time, hangs, exits oddly or sends too much gives its bytes or an Error that says what
-// happened, never a crash of the caller; the child keeps nothing of the parent it should not (no
-// descriptors, no handlers, no atexit, no stdio buffers); the stream decoder refuses every
-// truncated or garbled stream.
+// CPU time, hangs, exits oddly, floods its pipes or sends too much or garbage gives its bytes or
+// an Error that says what happened, never a crash of the caller; what the child says is passed on
+// quoted, short and printable; the child keeps nothing of the parent it should not (no
+// descriptors, no handlers, no blocked signals, no atexit, no stdio buffers); the stream decoder
+// refuses every truncated or garbled stream and every message over 4 KiB.
 #include "core/contained_call.h"
 
 #include <dirent.h>
@@ -21,6 +22,7 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 
 #include "core/frame_codec.h"
 #include "rnnkit/core/error.h"
@@ -84,19 +86,43 @@ TEST(ContainedCall, ReturnsWhatTheChildWroteSmallAndLarge) {
   EXPECT_EQ(wrong, 0u);
 }
 
-TEST(ContainedCall, AnErrorInTheChildIsTheSameError) {
+// Only run_contained makes the child's output, in the child.
+static_assert(!std::is_constructible_v<ContainedOutput, int>);
+
+TEST(ContainedCall, AnErrorInTheChildIsQuotedAsTheChilds) {
   EXPECT_EQ(contained_error([](ContainedOutput& out) {
               out.write(bytes_of("partial output, then"));
-              throw Error("keras file 'm.h5': layer 'lstm' has no group");
+              throw Error("test file 'x': layer 'lstm' has no group");
             }),
-            "keras file 'm.h5': layer 'lstm' has no group");
+            "test file 'x': reading it in a separate process: 'layer 'lstm' has no group'");
+  // Terminal escapes, and more than 4 KiB: cut by the child, printable in the parent.
+  const std::string long_one = contained_error(
+      [](ContainedOutput&) { throw Error("\x1b]0;owned\x07\x1b[2J" + std::string(10000, 'y') + "tail"); });
+  EXPECT_EQ(long_one.find("test file 'x': reading it in a separate process: '?]0;owned??[2Jyyy"), 0u) << long_one;
+  EXPECT_EQ(long_one.find("tail"), std::string::npos);
+  EXPECT_EQ(long_one.substr(long_one.size() - 5), "y...'");
+  EXPECT_EQ(long_one.size(), std::string("test file 'x': reading it in a separate process: ''").size() + 4096);
+  const std::string failed = contained_error([](ContainedOutput&) { throw std::runtime_error("\x1b[2Jgone"); });
+  expect_contains(failed, " failed: '?[2Jgone'");
+}
+
+TEST(ContainedCall, AMessageFrameOver4KiBIsAGarbledStream) {
+  const std::string message = contained_error([](ContainedOutput&) {
+    ByteWriter w;
+    w.frame_header('E', 10000);
+    w.raw(std::vector<std::byte>(10000, std::byte{'z'}));
+    if (::write(3, w.bytes.data(), w.bytes.size()) < 0) _exit(9);
+    _exit(0);
+  });
+  expect_contains(message,
+                  "sent a garbled result: its message claims 10000 bytes, more than the 4096 a message may have");
 }
 
 TEST(ContainedCall, OtherExceptionsAndOddExitsAreNamed) {
   const std::string prefix = "test file 'x': the test child, run in a separate process limited to ";
   const std::string runtime = contained_error([](ContainedOutput&) { throw std::runtime_error("vector::at"); });
   EXPECT_EQ(runtime.find(prefix), 0u) << runtime;
-  expect_contains(runtime, " failed: vector::at");
+  expect_contains(runtime, " failed: 'vector::at'");
   expect_contains(contained_error([](ContainedOutput&) { throw 42; }), "not a std::exception");
   expect_contains(contained_error([](ContainedOutput&) { throw Error(""); }), "reported an error without a message");
   const std::string exited = contained_error([](ContainedOutput&) { _exit(7); });
@@ -192,6 +218,63 @@ TEST(ContainedCall, SendingMoreThanAllowedIsStopped) {
   expect_contains(message, "sent more than 1048576 bytes");
 }
 
+// A garbled stream ends the reading, and the child, at once: the parent does not read on to the
+// output limit.
+TEST(ContainedCall, AGarbledStreamStopsTheChildAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = contained_error([](ContainedOutput&) {
+    const std::vector<char> junk(1 << 16, 'Q');
+    while (::write(3, junk.data(), junk.size()) > 0) {
+    }
+    _exit(0);
+  });
+  expect_contains(message, "sent a garbled result: a frame of unknown kind 81");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// A child that keeps a pipe full does not keep the parent from its clock.
+TEST(ContainedCall, AChildThatFloodsItsStderrIsStoppedAtTheWallLimit) {
+  ContainmentLimits limits = quick_limits();
+  limits.wall_seconds = 1;
+  const auto start = std::chrono::steady_clock::now();
+  const std::string message = contained_error(
+      [](ContainedOutput&) {
+        const std::vector<char> text(1 << 16, 'e');
+        while (::write(2, text.data(), text.size()) > 0) {
+        }
+      },
+      limits);
+  expect_contains(message, "did not finish within 1 s");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+// The caller expects far more than it gets: room for at most 64 MiB is made before the child
+// says anything (not 1 TiB, which would throw std::bad_alloc or commit it).
+TEST(ContainedCall, RoomMadeAtOnceIsBoundedWhateverTheCallerExpects) {
+  ContainmentLimits limits = quick_limits();
+  limits.max_output_bytes = uint64_t{1} << 40;
+  limits.expected_output_bytes = uint64_t{1} << 40;
+  EXPECT_EQ(text_of(run_contained([](ContainedOutput& out) { out.write(bytes_of("small")); }, limits, "w", "c")),
+            "small");
+}
+
+// The caller blocks SIGTERM (as a program that takes signals in a thread of its own does): the
+// child does not inherit the mask, so SIGTERM ends it.
+TEST(ContainedCall, SignalsTheCallerBlocksReachTheChild) {
+  sigset_t term, previous;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  sigaddset(&term, SIGINT);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &term, &previous), 0);
+  const std::string message = contained_error([](ContainedOutput& out) {
+    kill(getpid(), SIGTERM);
+    sleep(5);
+    out.write(bytes_of("SIGTERM was blocked"));
+  });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  expect_contains(message, "was killed by signal 15 (Terminated)");
+}
+
 TEST(ContainedCall, TheChildKeepsNoDescriptorHandlerOrLimitOfTheParent) {
   test::TempDir dir;
   const int opened = open(dir.file("parent.txt").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
@@ -258,7 +341,8 @@ TEST(ContainedCall, AProgramThatIgnoresSigchldStillGetsTheResult) {
 int atexit_marker_parent = 0;
 std::string atexit_marker_path;  // NOLINT: set once by the test below
 void mark_exit_of_a_child() {
-  if (getpid() != atexit_marker_parent) std::fclose(std::fopen(atexit_marker_path.c_str(), "w"));
+  if (getpid() == atexit_marker_parent) return;
+  if (std::FILE* marker = std::fopen(atexit_marker_path.c_str(), "w")) std::fclose(marker);
 }
 
 TEST(ContainedCall, TheChildRunsNoAtexitHandlerAndFlushesNoParentBuffer) {
@@ -337,6 +421,7 @@ TEST(ContainedStreamDecoder, DecodesInPiecesOfAnySize) {
     }
     EXPECT_EQ(decoder.finish().output, whole.output);
   }
+  EXPECT_EQ(decode(stream_of({{'E', std::string(kChildMessageBytes, 'm')}})).message.size(), kChildMessageBytes);
   const ContainedEnding error = decode(stream_of({{'O', "dropped"}, {'E', "keras file: no"}}));
   EXPECT_EQ(error.how, ContainedEnding::How::error);
   EXPECT_EQ(error.message, "keras file: no");
@@ -366,6 +451,14 @@ TEST(ContainedStreamDecoder, GarbledStreamsAreRefused) {
   w.frame_header('O', uint64_t{1} << 63);
   w.raw(bytes_of("abc"));
   EXPECT_EQ(error_of([&] { decode(w.bytes); }), "its stream stops 9223372036854775805 bytes before a frame's end");
+  // A message over 4 KiB is refused as its header arrives.
+  for (const char kind : {'E', 'F'}) {
+    ByteWriter big;
+    big.frame_header(static_cast<uint8_t>(kind), kChildMessageBytes + 1);
+    ContainedStreamDecoder decoder;
+    EXPECT_EQ(error_of([&] { decoder.feed(big.bytes); }),
+              "its message claims 4097 bytes, more than the 4096 a message may have");
+  }
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 // Keras files read with libhdf5 in a separate process: every fixture gives bit for bit what the
 // reading in this process gives (weights and imported models, from a path or from memory),
-// special values cross the pipe unchanged, errors are the same messages, and the parent's
-// decoder of what the child sends refuses every truncated or garbled result.
+// special values cross the pipe unchanged, errors are the same messages (the child's quoted,
+// short and printable), a file that is not HDF5 is refused before any child starts, and the
+// parent's decoder of what the child sends refuses every truncated or garbled result.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -166,13 +170,24 @@ TEST(KerasContained, ErrorsAreTheSameInBothProcesses) {
     std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(lstm.data()), static_cast<long>(cut));
     paths.push_back(path);
   }
+  // Refused by this process (not a regular file, not HDF5) as in-process reading refuses it, or
+  // by the child, whose message is passed on quoted.
+  auto expect_same_or_quoted = [](const std::string& separate, const std::string& here, const std::string& path) {
+    EXPECT_FALSE(here.empty());
+    EXPECT_TRUE(separate == here || separate == child_message("keras file '" + path + "'", here))
+        << separate << "\n vs in this process: " << here;
+  };
   for (const std::string& path : paths) {
     SCOPED_TRACE(path);
     const std::string here = error_of([&] { read_keras_weights(path, path, Hdf5Process::this_one); });
-    EXPECT_EQ(error_of([&] { rnnkit::read_keras_weights(path); }), here);
-    EXPECT_EQ(error_of([&] { rnnkit::import_keras(path); }),
-              error_of([&] { import_keras(path, path, {}, Hdf5Process::this_one); }));
+    expect_same_or_quoted(error_of([&] { rnnkit::read_keras_weights(path); }), here, path);
+    expect_same_or_quoted(error_of([&] { rnnkit::import_keras(path); }),
+                          error_of([&] { import_keras(path, path, {}, Hdf5Process::this_one); }), path);
   }
+  const std::string text = error_of([&] { rnnkit::import_keras(dir.file("text.h5")); });
+  EXPECT_EQ(text, "keras file '" + dir.file("text.h5") + "': not an HDF5 file (or cannot be read)");
+  const std::string cut = error_of([&] { rnnkit::import_keras(dir.file("cut-64.h5")); });
+  EXPECT_EQ(cut.find("keras file '" + dir.file("cut-64.h5") + "': reading it in a separate process: '"), 0u) << cut;
   KerasImportOptions absent;
   absent.layers = {"no_such_layer"};
   const std::string path = kFixtures + "lstm.h5";
@@ -202,6 +217,64 @@ TEST(KerasContained, FilesOnWhichLibhdf5ItselfFailsAreErrorsNamingTheFile) {
     EXPECT_EQ(r.output.find("rnnkit: error: keras file '" + path + "'"), 0u) << r.output;
     EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   }
+}
+
+// A file whose one layer name carries terminal escapes and runs past 4 KiB: the child's message
+// about it reaches the caller cut to 4 KiB, printable, quoted and attributed to the child.
+TEST(KerasContained, TheChildsMessagesArePassedOnQuotedShortAndPrintable) {
+  test::TempDir dir;
+  const std::string path = dir.file("escapes.h5");
+  const std::string name = "\x1b]0;owned\x07\x1b[31m" + std::string(5000, 'x');
+  {
+    const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, name.size());
+    const hsize_t one = 1;
+    const hid_t space = H5Screate_simple(1, &one, nullptr);
+    const hid_t attr = H5Acreate2(file, "layer_names", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(attr, 0);
+    ASSERT_GE(H5Awrite(attr, type, name.data()), 0);
+    H5Aclose(attr);
+    H5Sclose(space);
+    H5Tclose(type);
+    H5Fclose(file);
+  }
+  const std::string where = "keras file '" + path + "'";
+  const std::string here = error_of([&] { read_keras_weights(path, path, Hdf5Process::this_one); });
+  ASSERT_NE(here.find(name), std::string::npos) << "in this process, the file's name as it is";
+  for (const std::string& message :
+       {error_of([&] { rnnkit::read_keras_weights(path); }), error_of([&] { rnnkit::import_keras(path); })}) {
+    EXPECT_EQ(message.find(where + ": reading it in a separate process: 'layer '?]0;owned??[31mxxx"), 0u) << message;
+    EXPECT_TRUE(std::all_of(message.begin(), message.end(), [](char c) { return c >= 0x20 && c < 0x7f; }));
+    EXPECT_LE(message.size(), where.size() + 40 + kChildMessageBytes);
+    EXPECT_EQ(message.substr(message.size() - 5), "x...'");
+  }
+}
+
+// A sparse file of 50 GB: not HDF5, it is refused before any child starts; with HDF5's
+// signature, the child refuses it, and this process never makes room for 2 x 50 GB of output.
+TEST(KerasContained, AHugeFileIsRefusedWithoutMakingRoomForIt) {
+  test::TempDir dir;
+  const uint64_t size = uint64_t{50} << 30;
+  const std::string plain = dir.file("plain.h5"), signed_ = dir.file("signed.h5");
+  for (const std::string& path : {plain, signed_}) {
+    const int fd = open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    if (path == signed_) {
+      ASSERT_EQ(write(fd, "\x89HDF\r\n\x1a\n", 8), 8);
+    }
+    const bool sparse = ftruncate(fd, static_cast<off_t>(size)) == 0;
+    close(fd);
+    if (!sparse) GTEST_SKIP() << "no sparse file of 50 GB here";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(error_of([&] { rnnkit::import_keras(plain); }),
+            "keras file '" + plain + "': not an HDF5 file (or cannot be read)");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  const std::string message = error_of([&] { rnnkit::read_keras_weights(signed_); });
+  EXPECT_EQ(message.find("keras file '" + signed_ + "': "), 0u) << message;
+  EXPECT_EQ(message.find("out of memory"), std::string::npos) << message;
 }
 
 TEST(KerasContained, TheReaderIsLimitedByTheFileSize) {
@@ -253,19 +326,20 @@ TEST(KerasContentsCodec, RoundTripsAndRefusesEveryTruncation) {
   KerasContents contents = lstm_contents();
   ASSERT_EQ(contents.datasets.size(), 3u);
   const std::vector<std::byte> bytes = encode_keras_contents(contents);
-  expect_same_contents(decode_keras_contents(bytes, "keras file 'x'"), contents);
+  expect_same_contents(decode_keras_contents(bytes, "keras file 'x'", 0), contents);
   contents.layers.push_back({"dense", {}, "keras file 'x': layer 'dense' is listed but has no group"});
   contents.datasets.pop_back();
   contents.stopped_by = "keras file 'x': 'bias:0' declares too much";
-  expect_same_contents(decode_keras_contents(encode_keras_contents(contents), "keras file 'x'"), contents);
+  expect_same_contents(decode_keras_contents(encode_keras_contents(contents), "keras file 'x'", 0), contents);
   for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
-    const std::string message = error_of([&] { decode_keras_contents(std::span(bytes).first(cut), "keras file 'x'"); });
+    const std::string message =
+        error_of([&] { decode_keras_contents(std::span(bytes).first(cut), "keras file 'x'", 0); });
     EXPECT_EQ(message.find("keras file 'x': the HDF5 reader's result"), 0u) << "cut at " << cut << ": " << message;
   }
   EXPECT_NE(error_of([&] {
               std::vector<std::byte> longer = bytes;
               longer.push_back(std::byte{0});
-              decode_keras_contents(longer, "w");
+              decode_keras_contents(longer, "w", 0);
             }).find("1 bytes follow the end frame"),
             std::string::npos);
 }
@@ -298,13 +372,13 @@ std::vector<std::byte> dataset(uint8_t f64, std::vector<uint64_t> dims, std::siz
 }
 
 std::string decode_error(const std::vector<std::byte>& bytes) {
-  return error_of([&] { decode_keras_contents(bytes, "w"); });
+  return error_of([&] { decode_keras_contents(bytes, "w", 0); });
 }
 
 TEST(KerasContentsCodec, GarbledResultsAreRefusedNamingTheField) {
   const auto end = std::pair<uint8_t, std::vector<std::byte>>{'Z', {}};
   const auto layers = std::pair<uint8_t, std::vector<std::byte>>{'L', no_layers()};
-  EXPECT_EQ(decode_keras_contents(frames({layers, {'D', dataset(1, {2, 3}, 48)}, end}), "w").datasets.size(), 1u);
+  EXPECT_EQ(decode_keras_contents(frames({layers, {'D', dataset(1, {2, 3}, 48)}, end}), "w", 0).datasets.size(), 1u);
   EXPECT_EQ(decode_error(frames({end})), "w: the HDF5 reader's result: begins with a frame of kind 90");
   EXPECT_EQ(decode_error(frames({layers, {'D', dataset(2, {2, 3}, 48)}, end})),
             "w: the HDF5 reader's result, a dataset 'kernel:0': type flag 2, expected 0 or 1");
@@ -335,7 +409,45 @@ TEST(KerasContentsCodec, GarbledResultsAreRefusedNamingTheField) {
   EXPECT_EQ(decode_error(frames({layers, {'S', stopped.bytes}, {'S', stopped.bytes}, end})),
             "w: the HDF5 reader's result: says twice where reading stopped");
   EXPECT_EQ(decode_error(frames({layers, {'Q', {}}, end})), "w: the HDF5 reader's result: a frame of unknown kind 81");
+  // Messages of at most 4 KiB, in the stop frame and in a layer's error.
+  ByteWriter long_stop;
+  long_stop.string(std::string(kChildMessageBytes + 1, 'x'));
+  EXPECT_EQ(decode_error(frames({layers, {'S', long_stop.bytes}, end})),
+            "w: the HDF5 reader's result, the stopping error: the message has 4097 bytes, more than the 4096 a message "
+            "may have");
+  ByteWriter just_fits;
+  just_fits.string(std::string(kChildMessageBytes, 'x'));
+  EXPECT_EQ(decode_keras_contents(frames({layers, {'S', just_fits.bytes}, end}), "w", 0).stopped_by.size(),
+            kChildMessageBytes);
+  ByteWriter long_layer_error;
+  long_layer_error.u64(1);
+  long_layer_error.string("lstm");
+  long_layer_error.string(std::string(kChildMessageBytes + 1, 'x'));
+  long_layer_error.u64(0);
+  EXPECT_EQ(
+      decode_error(frames({{'L', long_layer_error.bytes}, end})),
+      "w: the HDF5 reader's result, layers: a layer's error has 4097 bytes, more than the 4096 a message may have");
   EXPECT_EQ(decode_error(frames({layers})), "w: the HDF5 reader's result: a frame claims 1 bytes, but 0 remain");
+}
+
+// The datasets may declare what Hdf5File allows the file (its size + 64 MiB), counted as 8 bytes
+// a value for float64 data and at least 1 for other floats, over all of them.
+TEST(KerasContentsCodec, DeclaredDataPastWhatTheReaderAllowsIsRefused) {
+  const auto end = std::pair<uint8_t, std::vector<std::byte>>{'Z', {}};
+  const auto layers = std::pair<uint8_t, std::vector<std::byte>>{'L', no_layers()};
+  const uint64_t half = kHdf5DeclaredAllowance / 16;  // values of a dataset of 32 MiB as float64
+  const auto f64_half = std::pair<uint8_t, std::vector<std::byte>>{'D', dataset(1, {half, 1}, half * 8)};
+  EXPECT_EQ(decode_keras_contents(frames({layers, f64_half, f64_half, end}), "w", 0).datasets.size(), 2u);
+  const auto one_more = std::pair<uint8_t, std::vector<std::byte>>{'D', dataset(1, {1}, 8)};
+  EXPECT_EQ(decode_error(frames({layers, f64_half, f64_half, one_more, end})),
+            "w: the HDF5 reader's result, a dataset 'kernel:0': [1] values, which with the datasets before it declare "
+            "at least 67108872 bytes, more than the file's 0 bytes + 64 MiB that the reader allows");
+  EXPECT_EQ(decode_keras_contents(frames({layers, f64_half, f64_half, one_more, end}), "w", 8).datasets.size(), 3u);
+  // Stored as float32 or narrower: at least a byte each.
+  const auto f32 = std::pair<uint8_t, std::vector<std::byte>>{'D', dataset(0, {half, 1}, half * 8)};
+  EXPECT_EQ(decode_keras_contents(frames({layers, f64_half, f64_half, f32, end}), "w", half).datasets.size(), 3u);
+  EXPECT_NE(decode_error(frames({layers, f64_half, f64_half, f32, end})).find("more than the file's 0 bytes"),
+            std::string::npos);
 }
 
 // What the child sends for read_keras_weights over a fixture, frames of both levels.

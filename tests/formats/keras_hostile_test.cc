@@ -59,16 +59,21 @@ void write_other_file(const std::string& path, const hsize_t* dims) {
   H5Fclose(file);
 }
 
-// Refused with `fragment`, by libhdf5 in its separate process (the public functions) and in
-// this one alike.
+// Refused with `fragment`, by libhdf5 in its separate process (the public functions: the
+// child's message, quoted) and in this one alike.
 void expect_refused(const std::string& path, const std::string& fragment) {
+  const std::string where = "keras file '" + path + "'";
   const std::string message = error_of([&] { import_keras(path); });
-  EXPECT_NE(message.find("keras file '" + path + "'"), std::string::npos) << message;
+  EXPECT_EQ(message.find(where + ": reading it in a separate process: '"), 0u) << message;
   EXPECT_NE(message.find(fragment), std::string::npos) << message;
-  EXPECT_EQ(error_of([&] { detail::import_keras(path, path, {}, detail::Hdf5Process::this_one); }), message);
+  EXPECT_EQ(detail::child_message(
+                where, error_of([&] { detail::import_keras(path, path, {}, detail::Hdf5Process::this_one); })),
+            message);
   const std::string weights = error_of([&] { read_keras_weights(path); });
   EXPECT_NE(weights.find(fragment), std::string::npos) << weights;
-  EXPECT_EQ(error_of([&] { detail::read_keras_weights(path, path, detail::Hdf5Process::this_one); }), weights);
+  EXPECT_EQ(detail::child_message(
+                where, error_of([&] { detail::read_keras_weights(path, path, detail::Hdf5Process::this_one); })),
+            weights);
 }
 
 TEST(KerasHostile, TheUntouchedFixtureImports) { EXPECT_EQ(import_keras(fixture("lstm.h5")).spec.num_layers, 1); }
