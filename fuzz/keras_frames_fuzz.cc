@@ -22,7 +22,7 @@ using rnnkit::detail::ContainedStreamDecoder;
 
 void check_keras_contents(std::span<const std::byte> bytes) {
   try {
-    const rnnkit::detail::KerasContents contents = rnnkit::detail::decode_keras_contents(bytes, "fuzz");
+    const rnnkit::detail::KerasContents contents = rnnkit::detail::decode_keras_contents(bytes, "fuzz", bytes.size());
     const std::vector<std::byte> again = rnnkit::detail::encode_keras_contents(contents);
     if (!std::equal(again.begin(), again.end(), bytes.begin(), bytes.end())) std::abort();
   } catch (const rnnkit::Error&) {

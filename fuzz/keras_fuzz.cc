@@ -9,8 +9,11 @@
 // is first read by a scout: a process forked from this one that runs the same code on every
 // input before this process does. If the scout dies and the sanitizer's report puts the fault
 // inside libhdf5 (its first frame outside the sanitizer and fuzzer runtime, libc and the
-// compression libraries), or it uses more than 5 s of CPU on the input, the input is skipped: a
-// libhdf5 finding, which the separate process contains for users. Each new fault site is
+// compression libraries), and, where the report says who allocated the memory (a heap overflow,
+// a use after free), libhdf5 allocated it too, or the scout uses more than 5 s of CPU on the
+// input, or hangs for 10 s, the input is skipped: a libhdf5 finding, which the separate process
+// contains for users. A buffer rnnkit allocated and libhdf5 overran (rnnkit passing H5Dread or
+// H5Aread too small a buffer) is not skipped: the input runs here and is reported. Each new fault site is
 // printed once ("keras_fuzz: libhdf5 ..."), and with RNNKIT_FUZZ_LIBHDF5_DIR set its first input
 // is saved there; a new scout is forked for the next input. Any other input runs here, where
 // libFuzzer reports what rnnkit's code does wrong. Leaks of memory that libhdf5 allocated are
@@ -104,8 +107,18 @@ bool outside_the_culprit(const std::string& frame) {
   return false;
 }
 
+// The first frame that counts of the stack that begins after `from`, "" if none.
+std::string first_counting_frame(const std::string& report, std::size_t from) {
+  for (std::size_t at = report.find("    #", from); at != std::string::npos; at = report.find("    #", at + 1)) {
+    const std::string frame = report.substr(at, report.find('\n', at) - at);
+    if (frame.rfind("    #0 ", 0) == 0 && at > report.find("    #", from)) return "";  // the next stack
+    if (!outside_the_culprit(frame)) return frame;
+  }
+  return "";
+}
+
 // From a sanitizer report: "<error kind> in <function>" if its first frame that counts is in
-// libhdf5, else "".
+// libhdf5, and libhdf5 allocated the memory where the report says who did; else "".
 std::string libhdf5_fault(const std::string& report) {
   const std::size_t error = report.find("ERROR: ");
   if (error == std::string::npos) return "";
@@ -114,18 +127,20 @@ std::string libhdf5_fault(const std::string& report) {
   const std::size_t begin = name_end == std::string::npos ? error + 7 : name_end + 2;
   std::string kind = report.substr(begin, report.find('\n', begin) - begin);
   for (const char* cut : {" on ", " trying", " (", " 0x"}) kind = kind.substr(0, kind.find(cut));
-  for (std::size_t at = report.find("    #", error); at != std::string::npos; at = report.find("    #", at + 1)) {
-    const std::string frame = report.substr(at, report.find('\n', at) - at);
-    if (outside_the_culprit(frame)) continue;
-    if (frame.find("libhdf5") == std::string::npos) return "";
-    // "#1 0x7f.. in H5C_protect (/lib/.../libhdf5_serial.so.103+0x1b4ca4)", or without a name.
-    const std::size_t in = frame.find(" in ");
-    if (in != std::string::npos) return kind + frame.substr(in, frame.find(' ', in + 4) - in);
-    const std::size_t module = frame.rfind('/');
-    if (module == std::string::npos) return kind + " in libhdf5";
-    return kind + " at " + frame.substr(module + 1, frame.find(')', module) - module - 1);
+  const std::string frame = first_counting_frame(report, error);
+  if (frame.find("libhdf5") == std::string::npos) return "";
+  // "allocated by thread T0 here:" (or "previously allocated by"): memory rnnkit allocated and
+  // libhdf5 overran or used after its end is rnnkit's finding (too small a buffer for H5Dread).
+  if (const std::size_t allocated = report.find("allocated by thread", error); allocated != std::string::npos) {
+    const std::string by = first_counting_frame(report, allocated);
+    if (!by.empty() && by.find("libhdf5") == std::string::npos) return "";
   }
-  return "";
+  // "#1 0x7f.. in H5C_protect (/lib/.../libhdf5_serial.so.103+0x1b4ca4)", or without a name.
+  const std::size_t in = frame.find(" in ");
+  if (in != std::string::npos) return kind + frame.substr(in, frame.find(' ', in + 4) - in);
+  const std::size_t module = frame.rfind('/');
+  if (module == std::string::npos) return kind + " in libhdf5";
+  return kind + " at " + frame.substr(module + 1, frame.find(')', module) - module - 1);
 }
 
 // The scout: a process forked from this one that reads every input before this one does (the
@@ -199,7 +214,7 @@ std::string libhdf5_failure(std::span<const std::byte> image) {
   char buffer[4096];
   pollfd fds[2] = {{scout.replies, POLLIN, 0}, {scout.reports, POLLIN, 0}};
   while (read) {
-    const int ready = poll(fds, 2, 60000);
+    const int ready = poll(fds, 2, 10000);  // well past the scout's 5 s of CPU
     if (ready == 0) {
       timed_out = true;
       read = false;
@@ -230,7 +245,7 @@ std::string libhdf5_failure(std::span<const std::byte> image) {
   close(scout.replies);
   close(scout.reports);
   scout = {};
-  if (timed_out) return "took longer than 60 s";
+  if (timed_out) return "took longer than 10 s";
   if (WIFSIGNALED(status) && WTERMSIG(status) == SIGPROF) return "used more than 5 s of CPU";
   return libhdf5_fault(report);
 }
