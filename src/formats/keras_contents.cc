@@ -20,7 +20,7 @@ constexpr uint8_t kDatasetFrame = 'D';
 constexpr uint8_t kStoppedFrame = 'S';
 constexpr uint8_t kEndFrame = 'Z';
 constexpr uint64_t kMaxExtent = std::numeric_limits<int32_t>::max();  // as Hdf5File::read_dataset
-const char* const kReader = "libhdf5 (the HDF5 reader)";
+constexpr char kReader[] = "libhdf5 (the HDF5 reader)";
 
 // Where the reading goes: into KerasContents here, or the encoder in the child.
 class KerasSink {
