@@ -4,6 +4,7 @@
 #include <H5PLpublic.h>
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
 
 #include "rnnkit/core/atomic_file.h"
@@ -50,6 +51,32 @@ Hdf5File::Hdf5File(const std::string& path, std::string where)
       file_size_(regular_file_size(path)),
       declared_budget_(file_size_ + kHdf5DeclaredAllowance),
       file_(open(path, where_), H5Fclose) {}
+
+Hdf5File::Hdf5File(std::span<const std::byte> image, std::string where)
+    : where_(std::move(where)),
+      file_size_(image.size()),
+      declared_budget_(file_size_ + kHdf5DeclaredAllowance),
+      file_(open_image(image, where_), H5Fclose) {}
+
+hid_t Hdf5File::open_image(std::span<const std::byte> image, const std::string& where) {
+  const std::string refused = where + ": not an HDF5 file (or cannot be read)";
+  if (image.empty()) throw Error(refused);
+  const Hdf5Handle access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_fclose_degree(access.get(), H5F_CLOSE_STRONG);
+  // The core driver without a backing store, from a copy of the image (HDF5 copies it: the
+  // pointer is not kept, nor written through).
+  if (H5Pset_fapl_core(access.get(), std::size_t{1} << 16, 0) < 0 ||
+      H5Pset_file_image(access.get(), const_cast<std::byte*>(image.data()), image.size()) < 0) {
+    throw Error(refused);
+  }
+  // HDF5 opens the name it is given to refuse one that exists, and tells open files apart by
+  // name: a path below /dev/null can never be opened, and the counter keeps names apart.
+  static std::atomic<uint64_t> images{0};
+  const std::string name = "/dev/null/rnnkit-hdf5-image-" + std::to_string(images++);
+  const hid_t id = H5Fopen(name.c_str(), H5F_ACC_RDONLY, access.get());
+  if (id < 0) throw Error(refused);
+  return id;
+}
 
 hid_t Hdf5File::open(const std::string& path, const std::string& where) {
   if (H5Fis_hdf5(path.c_str()) <= 0) throw Error(where + ": not an HDF5 file (or cannot be read)");

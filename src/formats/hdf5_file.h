@@ -11,11 +11,17 @@
 //     kHdf5DeclaredAllowance (compression that inflates far past the file is a bomb).
 // Every refusal is an Error naming the file (through `where`), the object and the claim.
 // HDF5's own error printing is off while an Hdf5File is open (library code never prints).
+// An Hdf5File reads a file by its path, or an image of one in memory (HDF5's core driver, as the
+// fuzz target does): the same checks either way, the image's size standing for the file's.
+// libhdf5 itself is not hardened against hostile files; formats/keras_contents.h runs it in a
+// separate process.
 #pragma once
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -67,6 +73,8 @@ class Hdf5File {
  public:
   // Throws Error (`where` names the file) if it is not HDF5 or cannot be opened.
   Hdf5File(const std::string& path, std::string where);
+  // The same from an image of a file in memory (copied by HDF5; no file is opened).
+  Hdf5File(std::span<const std::byte> image, std::string where);
 
   hid_t id() const { return file_.get(); }
   const std::string& where() const { return where_; }
@@ -85,6 +93,7 @@ class Hdf5File {
 
  private:
   static hid_t open(const std::string& path, const std::string& where);
+  static hid_t open_image(std::span<const std::byte> image, const std::string& where);
 
   QuietHdf5 quiet_;
   std::string where_;

@@ -1,6 +1,8 @@
 // Keras 2 HDF5 weight files; see formats/keras.h. Read through detail::Hdf5File (hdf5_file.h:
-// checked against links, external storage, filters and sizes the file cannot back); written
-// through HDF5's C API with its error printing off (library code never prints).
+// checked against links, external storage, filters and sizes the file cannot back), with
+// libhdf5 in a separate process (keras_contents.h: this file says what to read and builds from
+// what comes back); written through HDF5's C API with its error printing off (library code
+// never prints).
 #include "rnnkit/formats/keras.h"
 
 #include <hdf5.h>
@@ -9,6 +11,7 @@
 #include <map>
 
 #include "hdf5_file.h"
+#include "keras_contents.h"
 #include "rnnkit/core/atomic_file.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/formats/cell_layout.h"
@@ -17,7 +20,6 @@ namespace rnnkit {
 namespace {
 
 using detail::Hdf5Dataset;
-using detail::Hdf5File;
 using Handle = detail::Hdf5Handle;
 
 // One Keras layer's recurrent cells, by direction (0 forward, 1 backward).
@@ -58,78 +60,108 @@ KerasLayer classify(const std::string& layer, const std::vector<std::string>& we
   return out;
 }
 
-// An open Keras weight file: its root group (the file's, or "model_weights" in a whole-model
-// file) and the layer names listed there.
-struct KerasFile {
-  KerasFile(const std::string& path, const std::string& where)
-      : hdf5(path, where),
-        root(hdf5.open_group(hdf5.id(), hdf5.exists(hdf5.id(), "model_weights") ? "model_weights" : "/",
-                             where + ": the root")),
-        layer_names(hdf5.read_strings(root.get(), "layer_names", where + " (not Keras' layout?)")) {}
-  Handle layer_group(const std::string& layer) const {
-    return hdf5.open_group(root.get(), layer, hdf5.where() + ": layer '" + layer + "' is listed but");
-  }
-  Hdf5File hdf5;
-  Handle root;
-  std::vector<std::string> layer_names;
-};
-
 std::string layer_list(const std::vector<std::string>& names) {
   std::string s;
   for (const std::string& n : names) s += (s.empty() ? "" : ", ") + n;
   return s.empty() ? "(none)" : s;
 }
 
-}  // namespace
+std::string layer_at(const std::string& where, const std::string& layer) { return where + ", layer '" + layer + "'"; }
 
-std::map<std::string, Tensor<double>> read_keras_weights(const std::string& path) {
-  const std::string where = "keras file '" + path + "'";
-  KerasFile file(path, where);
-  std::map<std::string, Tensor<double>> out;
-  for (const std::string& layer : file.layer_names) {
-    const Handle group = file.layer_group(layer);
-    const std::string at = where + ", layer '" + layer + "'";
-    for (const std::string& name : file.hdf5.read_strings(group.get(), "weight_names", at)) {
-      if (!out.emplace(layer + "/" + name, file.hdf5.read_dataset(group.get(), name, at).values).second) {
-        throw Error(at + ": weight '" + name + "' is listed twice");
+std::string direction_at(const std::string& at, std::size_t direction, std::size_t directions) {
+  return at + (directions > 1 ? (direction ? " backward" : " forward") : "");
+}
+
+// The recurrent layers import_keras stacks, in order: those options.layers names, or every one.
+std::vector<KerasLayer> chosen_layers(const std::vector<detail::KerasLayerNames>& layers,
+                                      const KerasImportOptions& options, const std::string& where) {
+  std::vector<std::string> names;
+  std::vector<KerasLayer> recurrent;
+  std::vector<std::string> recurrent_names;
+  for (const detail::KerasLayerNames& listed : layers) {
+    // From the separate process, already the child's words, quoted (keras_contents.h).
+    if (!listed.error.empty()) throw Error(listed.error);
+    names.push_back(listed.name);
+    KerasLayer layer = classify(listed.name, listed.weight_names, where);
+    if (!layer.cells.empty()) {
+      recurrent_names.push_back(listed.name);
+      recurrent.push_back(std::move(layer));
+    }
+  }
+  if (options.layers.empty()) {
+    if (recurrent.empty()) throw Error(where + ": no recurrent layer among its layers " + layer_list(names));
+    return recurrent;
+  }
+  std::vector<KerasLayer> chosen;
+  for (const std::string& want : options.layers) {
+    const auto it =
+        std::find_if(recurrent.begin(), recurrent.end(), [&](const KerasLayer& l) { return l.name == want; });
+    if (it == recurrent.end()) {
+      throw Error(where + ": no recurrent layer '" + want + "'; its recurrent layers are " +
+                  layer_list(recurrent_names));
+    }
+    chosen.push_back(*it);
+  }
+  return chosen;
+}
+
+// What import_keras reads, in the order it takes it: per chosen cell kernel, recurrent kernel, bias.
+std::vector<detail::KerasDatasetRequest> import_requests(const std::vector<KerasLayer>& chosen,
+                                                         const std::string& where) {
+  std::vector<detail::KerasDatasetRequest> out;
+  for (const KerasLayer& layer : chosen) {
+    for (std::size_t d = 0; d < layer.cells.size(); ++d) {
+      const std::string at = direction_at(layer_at(where, layer.name), d, layer.cells.size());
+      for (const char* kind : {"kernel", "recurrent_kernel", "bias"}) {
+        if (const auto it = layer.cells[d].find(kind); it != layer.cells[d].end()) {
+          out.push_back({layer.name, it->second, at});
+        }
       }
     }
   }
   return out;
 }
 
-RecurrentModel import_keras(const std::string& path, const KerasImportOptions& options) {
-  const std::string where = "keras file '" + path + "'";
-  KerasFile keras(path, where);
-  const std::vector<std::string>& names = keras.layer_names;
+}  // namespace
 
-  std::vector<KerasLayer> recurrent;
-  std::vector<std::string> recurrent_names;
-  for (const std::string& name : names) {
-    const Handle group = keras.layer_group(name);
-    KerasLayer layer =
-        classify(name, keras.hdf5.read_strings(group.get(), "weight_names", where + ", layer '" + name + "'"), where);
-    if (!layer.cells.empty()) {
-      recurrent_names.push_back(name);
-      recurrent.push_back(std::move(layer));
+namespace detail {
+
+std::map<std::string, Tensor<double>> read_keras_weights(const Hdf5Source& source, const std::string& name,
+                                                         Hdf5Process process) {
+  const std::string where = "keras file '" + name + "'";
+  // Every weight of every layer, up to the first layer that cannot be opened.
+  const KerasPlan plan = [&](const std::vector<KerasLayerNames>& layers) {
+    std::vector<KerasDatasetRequest> out;
+    for (const KerasLayerNames& layer : layers) {
+      if (!layer.error.empty()) break;
+      for (const std::string& weight : layer.weight_names)
+        out.push_back({layer.name, weight, layer_at(where, layer.name)});
     }
-  }
-  std::vector<KerasLayer> chosen;
-  if (options.layers.empty()) {
-    chosen = recurrent;
-    if (chosen.empty()) throw Error(where + ": no recurrent layer among its layers " + layer_list(names));
-  } else {
-    for (const std::string& want : options.layers) {
-      const auto it =
-          std::find_if(recurrent.begin(), recurrent.end(), [&](const KerasLayer& l) { return l.name == want; });
-      if (it == recurrent.end()) {
-        throw Error(where + ": no recurrent layer '" + want + "'; its recurrent layers are " +
-                    layer_list(recurrent_names));
+    return out;
+  };
+  KerasContents contents = read_keras_contents(source, where, plan, process);
+  std::map<std::string, Tensor<double>> out;
+  for (const KerasLayerNames& layer : contents.layers) {
+    if (!layer.error.empty()) throw Error(layer.error);  // as above: quoted if the child's
+    for (const std::string& weight : layer.weight_names) {
+      if (!out.emplace(layer.name + "/" + weight, contents.take(layer.name, weight).values).second) {
+        throw Error(layer_at(where, layer.name) + ": weight '" + weight + "' is listed twice");
       }
-      chosen.push_back(*it);
     }
   }
+  return out;
+}
 
+RecurrentModel import_keras(const Hdf5Source& source, const std::string& path, const KerasImportOptions& options,
+                            Hdf5Process process) {
+  const std::string where = "keras file '" + path + "'";
+  KerasContents keras = read_keras_contents(
+      source, where,
+      [&](const std::vector<KerasLayerNames>& layers) {
+        return import_requests(chosen_layers(layers, options, where), where);
+      },
+      process);
+  const std::vector<KerasLayer> chosen = chosen_layers(keras.layers, options, where);
   // Read every cell; check that the layers stack.
   RecurrentSpec spec;
   GruReset reset = options.gru_reset.value_or(GruReset::after);
@@ -138,16 +170,14 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
   std::vector<CellSources> sources;
   for (std::size_t k = 0; k < chosen.size(); ++k) {
     const KerasLayer& layer = chosen[k];
-    const std::string at = where + ", layer '" + layer.name + "'";
-    const Handle group = keras.layer_group(layer.name);
+    const std::string at = layer_at(where, layer.name);
     for (std::size_t d = 0; d < layer.cells.size(); ++d) {
-      const std::string cell_at = at + (layer.cells.size() > 1 ? (d ? " backward" : " forward") : "");
+      const std::string cell_at = direction_at(at, d, layer.cells.size());
       const auto& names_of = layer.cells[d];
-      Hdf5Dataset kernel = keras.hdf5.read_dataset(group.get(), names_of.at("kernel"), cell_at);
-      Hdf5Dataset recurrent_kernel = keras.hdf5.read_dataset(group.get(), names_of.at("recurrent_kernel"), cell_at);
+      Hdf5Dataset kernel = keras.take(layer.name, names_of.at("kernel"));
+      Hdf5Dataset recurrent_kernel = keras.take(layer.name, names_of.at("recurrent_kernel"));
       const bool has_bias = names_of.count("bias") != 0;
-      Hdf5Dataset bias =
-          has_bias ? keras.hdf5.read_dataset(group.get(), names_of.at("bias"), cell_at) : Hdf5Dataset{{}, true};
+      Hdf5Dataset bias = has_bias ? keras.take(layer.name, names_of.at("bias")) : Hdf5Dataset{{}, true};
       f64 = f64 && kernel.f64 && recurrent_kernel.f64 && bias.f64;
       const Shape& rs = recurrent_kernel.values.shape();
       if (rs.size() != 2 || rs[0] < 1 || rs[1] % rs[0] != 0 ||
@@ -217,6 +247,16 @@ RecurrentModel import_keras(const std::string& path, const KerasImportOptions& o
     throw Error(where + ": a SimpleRNN has no gates, and its activation is the nonlinearity (tanh or relu)");
   }
   return model_from_cell_weights(spec, layer_options, f64 ? DType::f64 : DType::f32, scope, weights, sources);
+}
+
+}  // namespace detail
+
+std::map<std::string, Tensor<double>> read_keras_weights(const std::string& path) {
+  return detail::read_keras_weights(path, path, detail::Hdf5Process::separate);
+}
+
+RecurrentModel import_keras(const std::string& path, const KerasImportOptions& options) {
+  return detail::import_keras(path, path, options, detail::Hdf5Process::separate);
 }
 
 void export_keras(const RecurrentModel& model, const std::string& path) {
