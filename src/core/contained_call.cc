@@ -400,7 +400,13 @@ std::string fit_child_message(std::string_view message) {
 
 std::string child_message(const std::string& where, std::string_view text) {
   const std::string named = where + ": ";
-  if (text.substr(0, named.size()) == named) text.remove_prefix(named.size());
+  // The child names the file as the caller does ("<where>: ..." or "<where>, layer ..."): once is enough.
+  for (const std::string& again : {named, where + ", "}) {
+    if (text.substr(0, again.size()) == again) {
+      text.remove_prefix(again.size());
+      break;
+    }
+  }
   return named + "reading it in a separate process: '" + printable(text.substr(0, kChildMessageBytes)) +
          (text.size() > kChildMessageBytes ? "...'" : "'");
 }

@@ -84,7 +84,7 @@ inline constexpr std::size_t kChildMessageBytes = 4096;
 // A message of the child's, cut to kChildMessageBytes (its last bytes "..." where it was cut).
 std::string fit_child_message(std::string_view message);
 // The child's words as the parent passes them on: "<where>: reading it in a separate process:
-// '<text>'", `text` without a leading "<where>: " (the message names the file already), at most
+// '<text>'", `text` without a leading "<where>: " or "<where>, " (the message names the file already), at most
 // kChildMessageBytes of it, every byte outside printable ASCII as '?'.
 std::string child_message(const std::string& where, std::string_view text);
 

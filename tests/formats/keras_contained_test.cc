@@ -207,6 +207,7 @@ TEST(KerasContained, FilesOnWhichLibhdf5ItselfFailsAreErrorsNamingTheFile) {
     const std::string path = dir + name;
     const std::string message = error_of([&] { rnnkit::import_keras(path); });
     EXPECT_EQ(message.find("keras file '" + path + "'"), 0u) << message;
+    EXPECT_EQ(message.find(path, message.find(path) + 1), std::string::npos) << "the file is named once: " << message;
     if (built_with_address_sanitizer()) {
       EXPECT_NE(message.find(": libhdf5 (the HDF5 reader), run in a separate process limited to "), std::string::npos)
           << message;
