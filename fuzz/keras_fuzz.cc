@@ -99,9 +99,11 @@ uint64_t address_space_bytes() {
 
 // A frame of the sanitizer and fuzzer runtime (linked into this program without source lines:
 // "in malloc (.../keras_fuzz+0x...)"), or of libc or the compression libraries libhdf5 calls.
+// Where glibc's debug information is installed, its frames name glibc's sources instead of
+// libc.so ("in __memcpy_evex_unaligned_erms string/../sysdeps/x86_64/multiarch/...").
 bool outside_the_culprit(const std::string& frame) {
   for (const char* runtime : {"keras_fuzz+0x", "__interceptor_", "__asan", "__sanitizer", "libc.so", "libz.so",
-                              "libsz.so", "libaec.so", "libm.so"}) {
+                              "libsz.so", "libaec.so", "libm.so", "/sysdeps/"}) {
     if (frame.find(runtime) != std::string::npos) return true;
   }
   return false;
