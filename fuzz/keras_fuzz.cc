@@ -133,7 +133,13 @@ std::string libhdf5_fault(const std::string& report) {
   if (frame.find("libhdf5") == std::string::npos) return "";
   // "allocated by thread T0 here:" (or "previously allocated by"): memory rnnkit allocated and
   // libhdf5 overran or used after its end is rnnkit's finding (too small a buffer for H5Dread).
-  if (const std::size_t allocated = report.find("allocated by thread", error); allocated != std::string::npos) {
+  // That holds only where the address is in the region or just past its end ("0 bytes to the
+  // right of", "N bytes inside of"); a wild address farther off is merely near some region, and
+  // whose it is says nothing ("2136 bytes to the right of 264-byte region", freed by rnnkit).
+  const bool at_the_region = report.find(" bytes inside of ", error) != std::string::npos ||
+                             report.find(" is located 0 bytes to the right of ", error) != std::string::npos;
+  if (const std::size_t allocated = report.find("allocated by thread", error);
+      at_the_region && allocated != std::string::npos) {
     const std::string by = first_counting_frame(report, allocated);
     if (!by.empty() && by.find("libhdf5") == std::string::npos) return "";
   }
