@@ -39,6 +39,7 @@
 #include <string>
 #include <vector>
 
+#include "core/descriptor_io.h"
 #include "formats/keras_contents.h"
 #include "rnnkit/core/error.h"
 
@@ -48,7 +49,10 @@ extern "C" const char* __lsan_default_suppressions() { return "leak:libhdf5_seri
 
 namespace {
 
+using rnnkit::detail::address_space_bytes;
 using rnnkit::detail::Hdf5Process;
+using rnnkit::detail::read_fully;
+using rnnkit::detail::write_fully;
 
 constexpr int kDiedExit = 86;  // a worker's exit status after a sanitizer report
 
@@ -61,40 +65,6 @@ void read_in_this_process(std::span<const std::byte> image) {
     (void)rnnkit::detail::import_keras(image, "fuzz.h5", {}, Hdf5Process::this_one);
   } catch (const rnnkit::Error&) {
   }
-}
-
-bool read_all(int fd, void* data, std::size_t size) {
-  auto* at = static_cast<char*>(data);
-  while (size > 0) {
-    const ssize_t n = read(fd, at, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    at += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-bool write_all(int fd, const void* data, std::size_t size) {
-  const auto* at = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = write(fd, at, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    at += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// This process's address space (VmSize), 0 if /proc does not say.
-uint64_t address_space_bytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmSize:", 0) == 0) return std::strtoull(line.c_str() + 7, nullptr, 10) * 1024;
-  }
-  return 0;
 }
 
 // A frame of the sanitizer and fuzzer runtime (linked into this program without source lines:
@@ -178,16 +148,16 @@ void scout_died() { _exit(kDiedExit); }
   std::vector<std::byte> image;
   while (true) {
     uint64_t size = 0;
-    if (!read_all(requests, &size, sizeof size) || size > (uint64_t{1} << 30)) _exit(0);
+    if (!read_fully(requests, &size, sizeof size) || size > (uint64_t{1} << 30)) _exit(0);
     image.resize(static_cast<std::size_t>(size));
-    if (!read_all(requests, image.data(), image.size())) _exit(0);
+    if (!read_fully(requests, image.data(), image.size())) _exit(0);
     // 5 s of CPU per input (SIGPROF ends the scout).
     itimerval limit{{0, 0}, {5, 0}};
     setitimer(ITIMER_PROF, &limit, nullptr);
     read_in_this_process(image);
     limit = {{0, 0}, {0, 0}};
     setitimer(ITIMER_PROF, &limit, nullptr);
-    if (!write_all(replies, "k", 1)) _exit(0);
+    if (!write_fully(replies, "k", 1)) _exit(0);
   }
 }
 
@@ -216,7 +186,8 @@ std::string libhdf5_failure(std::span<const std::byte> image) {
   if (scout.pid < 0) start_scout();
   if (scout.pid < 0) return "";
   const uint64_t size = image.size();
-  bool read = write_all(scout.requests, &size, sizeof size) && write_all(scout.requests, image.data(), image.size());
+  bool read =
+      write_fully(scout.requests, &size, sizeof size) && write_fully(scout.requests, image.data(), image.size());
   std::string report;
   bool timed_out = false;
   char buffer[4096];

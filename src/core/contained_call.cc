@@ -20,6 +20,7 @@
 #include <optional>
 #include <thread>
 
+#include "descriptor_io.h"
 #include "frame_codec.h"
 #include "rnnkit/core/error.h"
 
@@ -78,24 +79,11 @@ std::string limits_text(const ContainmentLimits& limits, bool memory_limited) {
          " s in all";
 }
 
-// Writes everything, through EINTR and partial writes; false when the pipe broke.
-bool write_all(int fd, const void* data, std::size_t size) {
-  const char* at = static_cast<const char*>(data);
-  while (size > 0) {
-    const ssize_t n = ::write(fd, at, size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    at += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 bool write_frame_header(int fd, uint8_t kind, uint64_t length) {
   std::byte header[kFrameHeaderBytes];
   header[0] = static_cast<std::byte>(kind);
   std::memcpy(header + 1, &length, sizeof length);
-  return write_all(fd, header, sizeof header);
+  return write_fully(fd, header, sizeof header);
 }
 
 // --- The child ---------------------------------------------------------------------------
@@ -108,34 +96,6 @@ struct ChildSetup {
   uint64_t memory_allowance = 0;
   int64_t cpu_seconds = 0;
 };
-
-// The child's address space (VmSize of /proc/self/status) in bytes, 0 if it cannot be read.
-// Read in the child, after the fork (what it inherits is what it has then), into a buffer on
-// the stack and parsed by hand: nothing is allocated before the limits are set.
-uint64_t own_address_space() noexcept {
-  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char text[8192];
-  std::size_t size = 0;
-  while (size < sizeof text - 1) {
-    const ssize_t n = read(fd, text + size, sizeof text - 1 - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    size += static_cast<std::size_t>(n);
-  }
-  close(fd);
-  text[size] = '\0';
-  const char* at = std::strstr(text, "\nVmSize:");  // "VmSize:\t  123456 kB"; never the first line
-  if (at == nullptr) return 0;
-  at += 8;
-  while (*at == ' ' || *at == '\t') ++at;
-  uint64_t kib = 0;
-  for (; *at >= '0' && *at <= '9'; ++at) {
-    if (kib > (uint64_t{1} << 50)) return 0;
-    kib = 10 * kib + static_cast<uint64_t>(*at - '0');
-  }
-  return std::strncmp(at, " kB", 3) == 0 ? kib * 1024 : 0;
-}
 
 bool lower_limit(int resource, uint64_t soft, uint64_t hard) {
   rlimit current{};
@@ -205,8 +165,8 @@ bool apply_limits(const ChildSetup& setup, uint64_t address_space) {
   const std::size_t length = std::strlen(message);
   const bool cut = length > kChildMessageBytes;
   const std::size_t kept = cut ? kChildMessageBytes - (sizeof kCutMarker - 1) : length;
-  if (!write_frame_header(fd, kind, cut ? kChildMessageBytes : length) || !write_all(fd, message, kept) ||
-      (cut && !write_all(fd, kCutMarker, sizeof kCutMarker - 1))) {
+  if (!write_frame_header(fd, kind, cut ? kChildMessageBytes : length) || !write_fully(fd, message, kept) ||
+      (cut && !write_fully(fd, kCutMarker, sizeof kCutMarker - 1))) {
     _exit(kExitWriteFailed);
   }
   _exit(0);
@@ -219,7 +179,7 @@ bool apply_limits(const ChildSetup& setup, uint64_t address_space) {
   reset_signals();
   uint64_t address_space = 0;
   if (setup.limit_memory) {
-    const uint64_t inherited = own_address_space();
+    const uint64_t inherited = address_space_bytes();
     if (inherited == 0) _exit(kExitSetupFailed);
     address_space = inherited + std::min(setup.memory_allowance, ~uint64_t{0} - inherited);
   }
@@ -414,7 +374,7 @@ std::string child_message(const std::string& where, std::string_view text) {
 void ContainedOutput::write(std::span<const std::byte> bytes) {
   if (buffer_.size() + bytes.size() > kOutputBufferBytes) flush();
   if (bytes.size() >= kOutputBufferBytes) {
-    if (!write_frame_header(fd_, kOutputFrame, bytes.size()) || !write_all(fd_, bytes.data(), bytes.size())) {
+    if (!write_frame_header(fd_, kOutputFrame, bytes.size()) || !write_fully(fd_, bytes.data(), bytes.size())) {
       _exit(kExitWriteFailed);
     }
     return;
@@ -425,7 +385,7 @@ void ContainedOutput::write(std::span<const std::byte> bytes) {
 
 void ContainedOutput::flush() {
   if (buffer_.empty()) return;
-  if (!write_frame_header(fd_, kOutputFrame, buffer_.size()) || !write_all(fd_, buffer_.data(), buffer_.size())) {
+  if (!write_frame_header(fd_, kOutputFrame, buffer_.size()) || !write_fully(fd_, buffer_.data(), buffer_.size())) {
     _exit(kExitWriteFailed);
   }
   buffer_.clear();

@@ -66,8 +66,6 @@ std::string layer_list(const std::vector<std::string>& names) {
   return s.empty() ? "(none)" : s;
 }
 
-std::string layer_at(const std::string& where, const std::string& layer) { return where + ", layer '" + layer + "'"; }
-
 std::string direction_at(const std::string& at, std::size_t direction, std::size_t directions) {
   return at + (directions > 1 ? (direction ? " backward" : " forward") : "");
 }
@@ -111,7 +109,7 @@ std::vector<detail::KerasDatasetRequest> import_requests(const std::vector<Keras
   std::vector<detail::KerasDatasetRequest> out;
   for (const KerasLayer& layer : chosen) {
     for (std::size_t d = 0; d < layer.cells.size(); ++d) {
-      const std::string at = direction_at(layer_at(where, layer.name), d, layer.cells.size());
+      const std::string at = direction_at(detail::keras_layer_where(where, layer.name), d, layer.cells.size());
       for (const char* kind : {"kernel", "recurrent_kernel", "bias"}) {
         if (const auto it = layer.cells[d].find(kind); it != layer.cells[d].end()) {
           out.push_back({layer.name, it->second, at});
@@ -135,7 +133,7 @@ std::map<std::string, Tensor<double>> read_keras_weights(const Hdf5Source& sourc
     for (const KerasLayerNames& layer : layers) {
       if (!layer.error.empty()) break;
       for (const std::string& weight : layer.weight_names)
-        out.push_back({layer.name, weight, layer_at(where, layer.name)});
+        out.push_back({layer.name, weight, detail::keras_layer_where(where, layer.name)});
     }
     return out;
   };
@@ -145,7 +143,7 @@ std::map<std::string, Tensor<double>> read_keras_weights(const Hdf5Source& sourc
     if (!layer.error.empty()) throw Error(layer.error);  // as above: quoted if the child's
     for (const std::string& weight : layer.weight_names) {
       if (!out.emplace(layer.name + "/" + weight, contents.take(layer.name, weight).values).second) {
-        throw Error(layer_at(where, layer.name) + ": weight '" + weight + "' is listed twice");
+        throw Error(detail::keras_layer_where(where, layer.name) + ": weight '" + weight + "' is listed twice");
       }
     }
   }
@@ -170,7 +168,7 @@ RecurrentModel import_keras(const Hdf5Source& source, const std::string& path, c
   std::vector<CellSources> sources;
   for (std::size_t k = 0; k < chosen.size(); ++k) {
     const KerasLayer& layer = chosen[k];
-    const std::string at = layer_at(where, layer.name);
+    const std::string at = detail::keras_layer_where(where, layer.name);
     for (std::size_t d = 0; d < layer.cells.size(); ++d) {
       const std::string cell_at = direction_at(at, d, layer.cells.size());
       const auto& names_of = layer.cells[d];

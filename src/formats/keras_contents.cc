@@ -80,7 +80,7 @@ void read_keras_file(const Hdf5Source& source, const std::string& where, const K
     KerasLayerNames layer{std::move(name), {}, ""};
     try {
       const Hdf5Handle group = hdf5->open_group(root.get(), layer.name, listed_but(where, layer.name));
-      layer.weight_names = hdf5->read_strings(group.get(), "weight_names", where + ", layer '" + layer.name + "'");
+      layer.weight_names = hdf5->read_strings(group.get(), "weight_names", keras_layer_where(where, layer.name));
     } catch (const Error& e) {
       layer.error = e.what();
     }

@@ -52,6 +52,11 @@ using Hdf5Source = std::variant<std::string, std::span<const std::byte>>;
 
 enum class Hdf5Process { separate, this_one };
 
+// How messages name a layer of a file: "<where>, layer '<layer>'".
+inline std::string keras_layer_where(const std::string& where, const std::string& layer) {
+  return where + ", layer '" + layer + "'";
+}
+
 // One entry of layer_names: the layer's weight_names, or the Error that opening it gave.
 struct KerasLayerNames {
   std::string name;
