@@ -13,6 +13,9 @@ packages=(
   libtomlplusplus-dev      # run configurations (TOML)
   libhdf5-dev              # Keras weight files (HDF5)
   zlib1g-dev               # deflated .npz archives (TF1 variables)
+  libsnappy-dev            # Snappy-compressed blocks in TensorFlow checkpoint tables
+  libleveldb-dev           # tests: LevelDB reads the .index tables rnnkit writes
+  python3-protobuf protobuf-compiler  # tests: an independent writer of TensorFlow checkpoint fixtures
   libonnx-dev libprotobuf-dev  # ONNX models
   libopenmpi-dev openmpi-bin   # data-parallel training (mpirun -np N rnnkit train)
   libgtest-dev             # unit tests

@@ -11,6 +11,7 @@
 
 #include "rnnkit/checkpoint/tensor_checksums.h"
 #include "rnnkit/core/atomic_file.h"
+#include "rnnkit/core/dtype.h"
 #include "rnnkit/core/error.h"
 
 namespace rnnkit {
@@ -98,28 +99,6 @@ std::string first_duplicate_top_level_key(std::string_view text) {
   TopLevelKeys keys;
   nlohmann::json::sax_parse(text.begin(), text.end(), &keys);
   return keys.duplicate;
-}
-
-float half_to_float(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exponent = (h >> 10) & 0x1fu;
-  uint32_t mantissa = h & 0x3ffu;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);  // inf / nan
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal half: normalize
-    uint32_t e = 113;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      --e;
-    }
-    bits = sign | (e << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  return std::bit_cast<float>(bits);
 }
 
 template <class T>
@@ -306,7 +285,7 @@ Tensor<float> SafetensorsFile::to_float(const SafetensorsEntry& entry) const {
     } else if (entry.dtype == "F16") {
       out[i] = half_to_float(load<uint16_t>(p + 2 * i));
     } else {
-      out[i] = std::bit_cast<float>(static_cast<uint32_t>(load<uint16_t>(p + 2 * i)) << 16);
+      out[i] = bfloat16_to_float(load<uint16_t>(p + 2 * i));
     }
   }
   return out;

@@ -160,24 +160,46 @@ RecurrentModel import_keras(const Hdf5Source& source, const std::string& path, c
       },
       process);
   const std::vector<KerasLayer> chosen = chosen_layers(keras.layers, options, where);
-  // Read every cell; check that the layers stack.
-  RecurrentSpec spec;
-  GruReset reset = options.gru_reset.value_or(GruReset::after);
+  std::vector<KerasLayerTensors> layers;
   bool f64 = true;
-  std::vector<CellWeights> weights;
-  std::vector<CellSources> sources;
-  for (std::size_t k = 0; k < chosen.size(); ++k) {
-    const KerasLayer& layer = chosen[k];
-    const std::string at = detail::keras_layer_where(where, layer.name);
-    for (std::size_t d = 0; d < layer.cells.size(); ++d) {
-      const std::string cell_at = direction_at(at, d, layer.cells.size());
-      const auto& names_of = layer.cells[d];
+  for (const KerasLayer& layer : chosen) {
+    KerasLayerTensors tensors{layer.name, {}};
+    for (const auto& names_of : layer.cells) {
       Hdf5Dataset kernel = keras.take(layer.name, names_of.at("kernel"));
       Hdf5Dataset recurrent_kernel = keras.take(layer.name, names_of.at("recurrent_kernel"));
       const bool has_bias = names_of.count("bias") != 0;
       Hdf5Dataset bias = has_bias ? keras.take(layer.name, names_of.at("bias")) : Hdf5Dataset{{}, true};
       f64 = f64 && kernel.f64 && recurrent_kernel.f64 && bias.f64;
-      const Shape& rs = recurrent_kernel.values.shape();
+      tensors.cells.push_back({std::move(kernel.values), std::move(recurrent_kernel.values), std::move(bias.values),
+                               has_bias, names_of.at("kernel"), names_of.at("recurrent_kernel"),
+                               has_bias ? names_of.at("bias") : ""});
+    }
+    layers.push_back(std::move(tensors));
+  }
+  return keras_layers_to_model(std::move(layers), where, "keras " + path + ":", f64, options);
+}
+
+}  // namespace detail
+
+RecurrentModel keras_layers_to_model(std::vector<KerasLayerTensors> layers, const std::string& where,
+                                     const std::string& origin, bool f64, const KerasImportOptions& options) {
+  // Check that the layers stack, cell by cell.
+  if (layers.empty()) throw Error(where + ": no recurrent layer");
+  RecurrentSpec spec;
+  GruReset reset = options.gru_reset.value_or(GruReset::after);
+  std::vector<CellWeights> weights;
+  std::vector<CellSources> sources;
+  for (std::size_t k = 0; k < layers.size(); ++k) {
+    KerasLayerTensors& layer = layers[k];
+    const std::string at = detail::keras_layer_where(where, layer.name);
+    if (layer.cells.empty() || layer.cells.size() > 2) {
+      throw Error(at + ": " + std::to_string(layer.cells.size()) + " cells (expected 1, or 2 in Bidirectional)");
+    }
+    for (std::size_t d = 0; d < layer.cells.size(); ++d) {
+      const std::string cell_at = direction_at(at, d, layer.cells.size());
+      KerasCellTensors& c = layer.cells[d];
+      const bool has_bias = c.has_bias;
+      const Shape& rs = c.recurrent_kernel.shape();
       if (rs.size() != 2 || rs[0] < 1 || rs[1] % rs[0] != 0 ||
           (rs[1] / rs[0] != 4 && rs[1] / rs[0] != 3 && rs[1] != rs[0])) {
         throw Error(cell_at + ": recurrent_kernel has shape " + shape_to_string(rs) +
@@ -191,9 +213,9 @@ RecurrentModel import_keras(const Hdf5Source& source, const std::string& path, c
       GruReset this_reset = GruReset::after;
       if (cell == CellKind::gru) {
         if (has_bias) {
-          this_reset = bias.values.rank() == 1 ? GruReset::before : GruReset::after;
+          this_reset = c.bias.rank() == 1 ? GruReset::before : GruReset::after;
           if (options.gru_reset && *options.gru_reset != this_reset) {
-            throw Error(cell_at + ": the GRU's bias has shape " + shape_to_string(bias.values.shape()) + " (reset " +
+            throw Error(cell_at + ": the GRU's bias has shape " + shape_to_string(c.bias.shape()) + " (reset " +
                         gru_reset_name(this_reset) + "), but reset " + gru_reset_name(*options.gru_reset) +
                         " was given");
           }
@@ -205,20 +227,20 @@ RecurrentModel import_keras(const Hdf5Source& source, const std::string& path, c
           this_reset = *options.gru_reset;
         }
       }
-      const int64_t inputs = kernel.values.rank() == 2 ? kernel.values.dim(0) : -1;
+      const int64_t inputs = c.kernel.rank() == 2 ? c.kernel.dim(0) : -1;
       if (k == 0 && d == 0) {
         if (options.rnn_nonlinearity && cell != CellKind::rnn_tanh && cell != CellKind::rnn_relu) {
           throw Error(at + ": a nonlinearity was given, but the layer is an " + std::string(cell_name(cell)) +
                       " (only SimpleRNN has tanh or relu)");
         }
-        spec = RecurrentSpec{cell, inputs, hidden, static_cast<int64_t>(chosen.size()), layer.cells.size() == 2, 0};
+        spec = RecurrentSpec{cell, inputs, hidden, static_cast<int64_t>(layers.size()), layer.cells.size() == 2, 0};
         spec.bias = has_bias;
         reset = this_reset;
       } else {
         const int64_t expected_inputs = k == 0 ? spec.input_size : spec.directions() * spec.hidden_size;
         if (cell != spec.cell || hidden != spec.hidden_size || this_reset != reset ||
             (layer.cells.size() == 2) != spec.bidirectional || inputs != expected_inputs || has_bias != spec.bias) {
-          throw Error(cell_at + ": does not stack on layer '" + chosen[0].name + "': it is a " + cell_name(cell) +
+          throw Error(cell_at + ": does not stack on layer '" + layers[0].name + "': it is a " + cell_name(cell) +
                       " with H=" + std::to_string(hidden) + ", " + std::to_string(layer.cells.size()) +
                       " direction(s), " + std::to_string(inputs) + " inputs and " + (has_bias ? "a bias" : "no bias") +
                       "; expected a " + cell_name(spec.cell) + " with H=" + std::to_string(spec.hidden_size) + ", " +
@@ -227,11 +249,10 @@ RecurrentModel import_keras(const Hdf5Source& source, const std::string& path, c
         }
       }
       const CellLayout& layout = cell_layout(Framework::keras, cell, this_reset);
-      weights.push_back(
-          to_rnnkit(layout, {std::move(kernel.values), std::move(recurrent_kernel.values), std::move(bias.values), {}},
-                    hidden, cell_at));
-      sources.push_back(cell_sources(layout, "keras " + path + ":" + layer.name + "/", names_of.at("kernel"),
-                                     names_of.at("recurrent_kernel"), has_bias ? names_of.at("bias") : ""));
+      weights.push_back(to_rnnkit(
+          layout, {std::move(c.kernel), std::move(c.recurrent_kernel), std::move(c.bias), {}}, hidden, cell_at));
+      sources.push_back(cell_sources(layout, origin + layer.name + "/", c.kernel_name, c.recurrent_kernel_name,
+                                     has_bias ? c.bias_name : ""));
     }
   }
   spec.validate();
@@ -246,8 +267,6 @@ RecurrentModel import_keras(const Hdf5Source& source, const std::string& path, c
   }
   return model_from_cell_weights(spec, layer_options, f64 ? DType::f64 : DType::f32, scope, weights, sources);
 }
-
-}  // namespace detail
 
 std::map<std::string, Tensor<double>> read_keras_weights(const std::string& path) {
   return detail::read_keras_weights(path, path, detail::Hdf5Process::separate);

@@ -13,9 +13,13 @@ namespace rnnkit {
 namespace {
 
 const std::vector<std::string>& cell_classes() {
-  static const std::vector<std::string> kClasses = {"lstm_cell", "basic_lstm_cell", "gru_cell", "basic_rnn_cell"};
+  static const std::vector<std::string> kClasses = {"lstm_cell",       "basic_lstm_cell",    "gru_cell",
+                                                    "basic_rnn_cell",  "lstm_fused_cell",    "lstm_block_wrapper",
+                                                    "cudnn_compatible_lstm_cell", "cudnn_compatible_gru_cell"};
   return kClasses;
 }
+
+bool is_cudnn_gru(const std::string& cell_class) { return cell_class == "cudnn_compatible_gru_cell"; }
 
 std::vector<std::string> segments(const std::string& path) {
   std::vector<std::string> out;
@@ -98,12 +102,78 @@ Tensor<double> join_columns(const Tensor<double>& a, const Tensor<double>& b) {
 }
 
 CellKind kind_of(const std::string& cell_class, const Tf1ImportOptions& options) {
-  if (cell_class == "gru_cell") return CellKind::gru;
+  if (cell_class == "gru_cell" || is_cudnn_gru(cell_class)) return CellKind::gru;
   if (cell_class == "basic_rnn_cell") return options.rnn_nonlinearity.value_or(CellKind::rnn_tanh);
   return CellKind::lstm;
 }
 
 }  // namespace
+
+std::string canonical_tf1_name(const std::string& name) {
+  static const std::map<std::string, std::string> kClasses = {{"BasicLSTMCell", "basic_lstm_cell"},
+                                                               {"LSTMCell", "lstm_cell"},
+                                                               {"GRUCell", "gru_cell"},
+                                                               {"BasicRNNCell", "basic_rnn_cell"}};
+  // What follows a cell's scope: TF 0.x's (capitalized classes) and TF 1.0/1.1's names.
+  static const std::vector<std::pair<std::string, std::string>> kOld = {
+      {"Gates/Linear/Matrix", "gates/kernel"},
+      {"Gates/Linear/Bias", "gates/bias"},
+      {"Candidate/Linear/Matrix", "candidate/kernel"},
+      {"Candidate/Linear/Bias", "candidate/bias"},
+      {"Linear/Matrix", "kernel"},
+      {"Linear/Bias", "bias"},
+      {"W_0", "kernel"},
+      {"B", "bias"},
+      {"W_I_diag", "w_i_diag"},
+      {"W_F_diag", "w_f_diag"},
+      {"W_O_diag", "w_o_diag"},
+      {"W_P_0", "projection/kernel"}};
+  static const std::vector<std::pair<std::string, std::string>> kOneOh = {
+      {"gates/weights", "gates/kernel"},           {"gates/biases", "gates/bias"},
+      {"candidate/weights", "candidate/kernel"},   {"candidate/biases", "candidate/bias"},
+      {"projection/weights", "projection/kernel"}, {"weights", "kernel"},
+      {"biases", "bias"}};
+  const std::vector<std::string> parts = segments(name);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& p = parts[i];
+    const auto cls = kClasses.find(p);
+    const bool lower_class = std::find(cell_classes().begin(), cell_classes().end(), p) != cell_classes().end();
+    if (cls != kClasses.end() || lower_class) {
+      out.push_back(cls != kClasses.end() ? cls->second : p);
+      std::string tail;
+      for (std::size_t j = i + 1; j < parts.size(); ++j) tail += (tail.empty() ? "" : "/") + parts[j];
+      for (const auto& [from, to] : cls != kClasses.end() ? kOld : kOneOh) {
+        if (tail == from || tail.rfind(from + "/", 0) == 0) {
+          tail = to + tail.substr(from.size());
+          break;
+        }
+      }
+      if (!tail.empty()) out.push_back(tail);
+      break;
+    }
+    if (p == "RNN") {
+      out.push_back("rnn");
+    } else if (p == "MultiRNNCell") {
+      out.push_back("multi_rnn_cell");
+      if (i + 1 < parts.size() && parts[i + 1].rfind("Cell", 0) == 0 && parts[i + 1].size() > 4 &&
+          parts[i + 1].find_first_not_of("0123456789", 4) == std::string::npos) {
+        out.push_back("cell_" + parts[++i].substr(4));
+      }
+    } else if (p == "BiRNN_FW" || p == "BiRNN_BW") {
+      out.push_back("bidirectional_rnn");
+      out.push_back(p == "BiRNN_FW" ? "fw" : "bw");
+    } else if (p == "BiRNN" && i + 1 < parts.size() && (parts[i + 1] == "FW" || parts[i + 1] == "BW")) {
+      out.push_back("bidirectional_rnn");
+      out.push_back(parts[++i] == "FW" ? "fw" : "bw");
+    } else {
+      out.push_back(p);
+    }
+  }
+  std::string joined;
+  for (const std::string& p : out) joined += (joined.empty() ? "" : "/") + p;
+  return joined;
+}
 
 std::map<std::string, NpyArray> read_tf1_variables(const std::string& path) {
   if (path.size() > 4 && path.compare(path.size() - 4, 4, ".npz") == 0) return read_npz(path);
@@ -116,8 +186,8 @@ std::map<std::string, NpyArray> read_tf1_variables(const std::string& path) {
 Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std::string& origin,
                      const Tf1ImportOptions& options) {
   const std::string where = "tf1 variables '" + origin + "'";
-  if (!std::isfinite(options.forget_bias)) {
-    throw Error(where + ": forget_bias " + std::to_string(options.forget_bias) + " is not a finite number");
+  if (options.forget_bias && !std::isfinite(*options.forget_bias)) {
+    throw Error(where + ": forget_bias " + std::to_string(*options.forget_bias) + " is not a finite number");
   }
   std::map<std::string, FoundCell> cells;  // by path
   std::set<std::string> elsewhere;
@@ -125,6 +195,7 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
   for (const auto& [raw_name, array] : variables) {
     std::string name = raw_name;
     if (name.size() > 2 && name.compare(name.size() - 2, 2, ":0") == 0) name.resize(name.size() - 2);
+    name = canonical_tf1_name(name);
     for (const std::string& cls : cell_classes()) {
       const std::size_t at = name.find(cls + "/");
       if (at == std::string::npos || (at > 0 && name[at - 1] != '/')) continue;
@@ -195,7 +266,12 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     }
   }
 
+  // CudnnCompatibleGRUCell's weights convert as GRUCell's; its reset applies after.
   const CellLayout& layout = cell_layout(Framework::tf1, cell, GruReset::before);
+  const GruReset reset = is_cudnn_gru(cell_class) ? GruReset::after : GruReset::before;
+  // TF1 adds forget_bias at run time; CudnnCompatibleLSTMCell's is 0 (cuDNN has none).
+  const double forget_bias =
+      cell != CellKind::lstm ? 0.0 : options.forget_bias.value_or(cell_class == "cudnn_compatible_lstm_cell" ? 0.0 : 1.0);
   RecurrentSpec spec{cell, 0, 0, layers, bidirectional, 0};
   if (per_direction && bidirectional) spec.stacking = Stacking::per_direction;
   std::vector<CellWeights> weights;
@@ -204,6 +280,10 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
   for (std::size_t i = 0; i < ordered.size(); ++i) {
     const FoundCell& c = *ordered[i];
     const std::string at = where + ", cell '" + c.path + "'";
+    if (c.tensors.count("recurrent_kernel") != 0) {
+      throw Error(at + ": a tf.keras cell (it has a recurrent_kernel), not a TF1 one: import it with its Keras "
+                       "layout (rnnkit import --from tf reads it so from a TensorFlow checkpoint)");
+    }
     auto tensor = [&](const std::string& key, int rank) -> const Tensor<double>& {
       const auto it = c.tensors.find(key);
       if (it == c.tensors.end()) throw Error(at + ": no '" + c.path + key + "'");
@@ -215,7 +295,33 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     };
     Tensor<double> kernel, bias, projection, peephole;
     std::string kernel_name = "kernel", bias_name = "bias";
-    if (cell == CellKind::gru) {
+    Tensor<double> recurrent_candidate_bias;  // CudnnCompatibleGRUCell: the hidden projection's bias
+    if (is_cudnn_gru(cell_class)) {
+      // The candidate's input and hidden projections are the [in + H, H] kernel of a GRUCell
+      // split by rows; the reset applies after the hidden one, whose bias stays inside.
+      const Tensor<double>& input_projection = tensor("candidate/input_projection/kernel", 2);
+      const Tensor<double>& hidden_projection = tensor("candidate/hidden_projection/kernel", 2);
+      if (input_projection.dim(1) != hidden_projection.dim(1) || hidden_projection.dim(0) != hidden_projection.dim(1)) {
+        throw Error(at + ": candidate/input_projection/kernel " + shape_to_string(input_projection.shape()) +
+                    " and candidate/hidden_projection/kernel " + shape_to_string(hidden_projection.shape()) +
+                    " are not [I, H] and [H, H]");
+      }
+      const Tensor<double> candidate = stack_rows(input_projection, hidden_projection);
+      if (tensor("gates/kernel", 2).dim(0) != candidate.dim(0)) {
+        throw Error(at + ": gates/kernel " + shape_to_string(tensor("gates/kernel", 2).shape()) +
+                    " and the candidate's projections (" + std::to_string(candidate.dim(0)) +
+                    " rows together) have different row counts (both are [I + H, ...])");
+      }
+      kernel = join_columns(tensor("gates/kernel", 2), candidate);
+      bias = join_columns(tensor("gates/bias", 1), tensor("candidate/input_projection/bias", 1));
+      recurrent_candidate_bias = tensor("candidate/hidden_projection/bias", 1);
+      if (recurrent_candidate_bias.numel() != hidden_projection.dim(1)) {
+        throw Error(at + ": candidate/hidden_projection/bias has " + std::to_string(recurrent_candidate_bias.numel()) +
+                    " values, expected H = " + std::to_string(hidden_projection.dim(1)));
+      }
+      kernel_name = "gates/kernel + candidate/{input,hidden}_projection/kernel";
+      bias_name = "gates/bias + candidate/input_projection/bias";
+    } else if (cell == CellKind::gru) {
       const Shape& gates = tensor("gates/kernel", 2).shape();
       const Shape& candidate = tensor("candidate/kernel", 2).shape();
       if (gates[0] != candidate[0]) {
@@ -287,16 +393,20 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     CellWeights w = to_rnnkit(
         layout, {rows_of(kernel, 0, inputs), rows_of(kernel, inputs, recurrent_width), bias, {}, peephole}, hidden, at);
     if (cell == CellKind::lstm) {
-      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] += options.forget_bias;  // rnnkit's f block
+      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] += forget_bias;  // rnnkit's f block
+    }
+    if (recurrent_candidate_bias.numel() > 0) {
+      for (int64_t j = 0; j < hidden; ++j) w.bias_hh[2 * hidden + j] = recurrent_candidate_bias[j];  // rnnkit's n block
     }
     if (projection.numel() > 0) w.weight_hr = transposed<double>(projection.view());
     weights.push_back(std::move(w));
     const std::string origin_prefix = "tf1 " + origin + ":" + c.path;
     CellSources s = cell_sources(layout, origin_prefix, kernel_name + " (input rows)",
                                  kernel_name + " (recurrent rows)", bias_name);
-    if (cell == CellKind::lstm && options.forget_bias != 0.0) {
-      s.bias_ih += " + forget_bias " + std::to_string(options.forget_bias) + " in the f block";
+    if (cell == CellKind::lstm && forget_bias != 0.0) {
+      s.bias_ih += " + forget_bias " + std::to_string(forget_bias) + " in the f block";
     }
+    if (recurrent_candidate_bias.numel() > 0) s.bias_hh = origin_prefix + "candidate/hidden_projection/bias (n block)";
     s.weight_hr = origin_prefix + "projection/kernel (transposed)";
     s.weight_peephole = origin_prefix + "w_i_diag, w_f_diag, w_o_diag";
     sources.push_back(std::move(s));
@@ -306,7 +416,7 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
   const std::string scope = options.scope.empty() ? cell_name(spec.cell) : options.scope;
   const DType dtype = options.dtype.value_or(all_f64 ? DType::f64 : DType::f32);
   RecurrentLayerOptions layer_options;
-  if (cell == CellKind::gru) layer_options.cell.gru_reset = GruReset::before;  // TF1's GRUCell
+  if (cell == CellKind::gru) layer_options.cell.gru_reset = reset;  // TF1's GRUCell: before
   if (cell == CellKind::lstm || cell == CellKind::gru) layer_options.cell.activation = options.activation;
   layer_options.cell.cell_clip = options.cell_clip;
   layer_options.cell.proj_clip = options.proj_clip;
@@ -315,7 +425,7 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
   } catch (const Error& e) {
     throw Error(where + ": " + e.what());
   }
-  return {model_from_cell_weights(spec, layer_options, dtype, scope, weights, sources), paths};
+  return {model_from_cell_weights(spec, layer_options, dtype, scope, weights, sources), paths, forget_bias};
 }
 
 std::vector<std::string> default_tf1_cell_paths(const RecurrentSpec& spec) {

@@ -115,7 +115,7 @@ TEST(Tf1Format, ImportThenExportGivesBackTheVariables) {
     Tf1ImportOptions options = c.options;
     options.dtype = DType::f64;  // float64 keeps b + forget_bias - forget_bias exact for these values
     const Tf1Import imported = import_tf1(variables, c.file, options);
-    const auto exported = export_tf1(imported.model, options.forget_bias, imported.cell_paths);
+    const auto exported = export_tf1(imported.model, imported.forget_bias, imported.cell_paths);
     for (const auto& [name, values] : exported) {
       const auto it = variables.find(name);
       ASSERT_NE(it, variables.end()) << name;

@@ -1,6 +1,7 @@
 // rnnkit import / export: weights from and to other frameworks' layouts. --from and --to
 // name the format: pytorch (formats/pytorch.h), keras (formats/keras.h), onnx (formats/onnx.h),
-// tf1 (formats/tf1.h).
+// tf (formats/tf_import.h: TensorFlow checkpoints; formats/tf1.h: TF1 variables in .npz or
+// safetensors files), tf1 its old name.
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,8 @@
 #include "rnnkit/formats/onnx.h"
 #include "rnnkit/formats/pytorch.h"
 #include "rnnkit/formats/tf1.h"
+#include "rnnkit/formats/tf_checkpoint.h"
+#include "rnnkit/formats/tf_import.h"
 #include "rnnkit/init/spec.h"
 
 namespace rnnkit::cli {
@@ -37,9 +40,34 @@ std::optional<CellKind> nonlinearity(const std::string& name) {
   return name == "relu" ? CellKind::rnn_relu : CellKind::rnn_tanh;
 }
 
+// What the import of a TensorFlow checkpoint read and left, for the person who ran it.
+void print_tf_report(const TfCheckpoint& checkpoint, const TfImport& imported) {
+  std::cout << "  read " << (checkpoint.format() == TfCheckpointFormat::v1 ? "the V1 checkpoint " : "the checkpoint ")
+            << checkpoint.prefix();
+  if (!checkpoint.resolution().empty()) std::cout << " (" << checkpoint.resolution() << ")";
+  std::cout << ": " << checkpoint.variables().size() << " variables, " << imported.used.size() << " imported\n";
+  if (imported.keras_cells) {
+    std::cout << "  tf.keras cells: Keras' gate order and equations, no forget bias added at run time; the checkpoint "
+                 "holds no config, so the activations are Keras' defaults unless given\n";
+  } else if (imported.model.spec.cell == CellKind::lstm) {
+    std::cout << "  TF1 cells: forget_bias " << imported.forget_bias << " folded into the forget gate's bias\n";
+  }
+  std::map<TfVariableRole, std::vector<std::string>> unused;
+  for (const TfUnusedVariable& u : imported.unused) unused[u.role].push_back(u.name);
+  for (const auto& [role, names] : unused) {
+    std::string list;
+    for (std::size_t i = 0; i < names.size() && i < 6; ++i) list += (i ? ", " : "") + names[i];
+    if (names.size() > 6) list += ", ... (" + std::to_string(names.size() - 6) + " more)";
+    std::cout << "  not used: " << names.size() << " "
+              << (role == TfVariableRole::weight ? "weight(s) of other layers" : tf_variable_role_name(role))
+              << (role == TfVariableRole::weight || names.size() == 1 ? "" : "s") << ": " << list << "\n";
+  }
+}
+
 void run_import(const ImportArgs& args) {
+  const bool tf = args.from == "tf" || args.from == "tf1";
   if (args.from == "keras" && !args.prefix.empty()) {
-    throw CLI::ValidationError("--prefix", "applies to --from pytorch and tf1 (keras: --layer)");
+    throw CLI::ValidationError("--prefix", "applies to --from pytorch and tf (keras: --layer)");
   }
   if (args.from != "keras" && !args.layers.empty())
     throw CLI::ValidationError("--layer", "applies to --from keras only");
@@ -48,24 +76,34 @@ void run_import(const ImportArgs& args) {
     throw CLI::ValidationError("--prefix/--nonlinearity",
                                "do not apply to --from onnx (the nodes say their activations)");
   }
-  if (args.from != "tf1" && (args.forget_bias || !args.dtype.empty())) {
-    throw CLI::ValidationError("--forget-bias/--dtype", "apply to --from tf1 only");
+  if (!tf && (args.forget_bias || !args.dtype.empty())) {
+    throw CLI::ValidationError("--forget-bias/--dtype", "apply to --from tf only");
   }
-  if (args.from != "tf1" && (args.cell_clip > 0 || args.proj_clip > 0)) {
+  if (!tf && (args.cell_clip > 0 || args.proj_clip > 0)) {
     throw CLI::ValidationError("--cell-clip/--proj-clip",
-                               "apply to --from tf1 only (TF1's LSTMCell cell_clip, proj_clip)");
+                               "apply to --from tf only (TF1's LSTMCell cell_clip, proj_clip)");
   }
-  if (args.from != "keras" && (!args.recurrent_activation.empty() || !args.gru_reset.empty())) {
+  const bool tf_checkpoint = tf && looks_like_tf_checkpoint(args.input);
+  if (args.from != "keras" && !tf_checkpoint && (!args.recurrent_activation.empty() || !args.gru_reset.empty())) {
     throw CLI::ValidationError("--recurrent-activation/--gru-reset",
-                               "apply to --from keras only (ONNX nodes say theirs; PyTorch and TF1 gates are sigmoid)");
+                               "apply to --from keras and to tf.keras cells in TensorFlow checkpoints (ONNX nodes "
+                               "say theirs; PyTorch and TF1 gates are sigmoid)");
   }
-  if (args.from != "keras" && args.from != "tf1" && !args.activation.empty()) {
-    throw CLI::ValidationError("--activation", "applies to --from keras and tf1 (ONNX nodes say theirs)");
+  if (args.from != "keras" && !tf && !args.activation.empty()) {
+    throw CLI::ValidationError("--activation", "applies to --from keras and tf (ONNX nodes say theirs)");
   }
   const CellActivation activation =
       args.activation.empty() ? CellActivation::tanh : parse_cell_activation(args.activation);
+  GateActivation recurrent_activation;
+  if (!args.recurrent_activation.empty()) {
+    try {
+      recurrent_activation = parse_gate_activation(args.recurrent_activation);
+    } catch (const Error& e) {
+      throw Error(std::string("--recurrent-activation: ") + e.what());
+    }
+  }
   std::optional<RecurrentModel> model;
-  nlohmann::ordered_json source{{"format", args.from}, {"file", args.input}};
+  nlohmann::ordered_json source{{"format", tf ? "tf" : args.from}, {"file", args.input}};
   if (args.from == "pytorch") {
     PytorchImportOptions options;
     options.prefix = args.prefix;
@@ -78,7 +116,7 @@ void run_import(const ImportArgs& args) {
     options.nodes = args.nodes;
     options.scope = args.scope;
     model.emplace(import_onnx(args.input, options));
-  } else if (args.from == "tf1") {
+  } else if (tf) {
     Tf1ImportOptions options;
     options.prefix = args.prefix;
     options.scope = args.scope;
@@ -88,29 +126,41 @@ void run_import(const ImportArgs& args) {
     options.cell_clip = args.cell_clip;
     options.proj_clip = args.proj_clip;
     options.activation = activation;
-    const std::map<std::string, NpyArray> variables = read_tf1_variables(args.input);
-    Tf1Import imported = import_tf1(variables, args.input, options);
-    model.emplace(std::move(imported.model));
+    std::vector<std::string> cell_paths;
+    double forget_bias = 0.0;
+    bool any_f32 = false;
+    if (tf_checkpoint) {
+      const TfCheckpoint checkpoint = TfCheckpoint::open(args.input);
+      TfImportOptions tf_options{options, recurrent_activation,
+                                 args.gru_reset.empty() ? std::nullopt : std::optional(parse_gru_reset(args.gru_reset))};
+      TfImport imported = import_tf_checkpoint(checkpoint, tf_options);
+      print_tf_report(checkpoint, imported);
+      model.emplace(std::move(imported.model));
+      cell_paths = imported.cell_paths;
+      forget_bias = imported.forget_bias;
+      any_f32 = imported.any_f32;
+      source["checkpoint"] = checkpoint.prefix();
+      source["cells"] = imported.keras_cells ? "tf.keras" : "tf1";
+    } else {
+      const std::map<std::string, NpyArray> variables = read_tf1_variables(args.input);
+      Tf1Import imported = import_tf1(variables, args.input, options);
+      model.emplace(std::move(imported.model));
+      cell_paths = imported.cell_paths;
+      forget_bias = imported.forget_bias;
+      for (const auto& [name, array] : variables) any_f32 = any_f32 || array.dtype == "F32";
+    }
     // The file's float type, for export to write back (an f64 import of F32 tensors keeps the
     // forget-bias fold exact, and export returns F32).
-    bool any_f32 = false;
-    for (const auto& [name, array] : variables) any_f32 = any_f32 || array.dtype == "F32";
     source["tensor_dtype"] = any_f32 ? "F32" : "F64";
     source["prefix"] = args.prefix;
-    source["forget_bias"] = options.forget_bias;
-    source["cell_paths"] = imported.cell_paths;
+    source["forget_bias"] = forget_bias;
+    source["cell_paths"] = cell_paths;
   } else {
     KerasImportOptions options;
     options.layers = args.layers;
     options.scope = args.scope;
     options.rnn_nonlinearity = nonlinearity(args.nonlinearity);
-    if (!args.recurrent_activation.empty()) {
-      try {
-        options.recurrent_activation = parse_gate_activation(args.recurrent_activation);
-      } catch (const Error& e) {
-        throw Error(std::string("--recurrent-activation: ") + e.what());
-      }
-    }
+    options.recurrent_activation = recurrent_activation;
     options.activation = activation;
     if (!args.gru_reset.empty()) options.gru_reset = parse_gru_reset(args.gru_reset);
     model.emplace(import_keras(args.input, options));
@@ -143,6 +193,7 @@ nlohmann::json recorded_source(const std::string& path, const std::string& forma
       {"format", nlohmann::json::value_t::string},
       {"prefix", nlohmann::json::value_t::string},
       {"tensor_dtype", nlohmann::json::value_t::string},
+      {"cells", nlohmann::json::value_t::string},
       {"forget_bias", nlohmann::json::value_t::number_float},
       {"cell_paths", nlohmann::json::value_t::array}};
   for (const auto& [key, type] : expected) {
@@ -186,12 +237,27 @@ void print_constructor_arguments(const RecurrentModel& model, const std::string&
   std::cout << "  not in the weights: " << who << " " << list << "\n";
 }
 
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
 void run_export(const ExportArgs& args) {
+  const bool tf = args.to == "tf" || args.to == "tf1";
   if (args.to != "pytorch" && args.prefix) throw CLI::ValidationError("--prefix", "applies to --to pytorch only");
-  if (args.to != "tf1" && args.forget_bias) throw CLI::ValidationError("--forget-bias", "applies to --to tf1 only");
+  if (!tf && args.forget_bias) throw CLI::ValidationError("--forget-bias", "applies to --to tf only");
   const RecurrentModel model = load_recurrent_model(args.model, std::nullopt);  // values pass through unchanged
-  if (args.to == "tf1") {
-    const nlohmann::json recorded = recorded_source(args.model, "tf1");
+  if (tf) {
+    if (ends_with(args.output, ".npz")) {
+      throw CLI::ValidationError("-o", "rnnkit reads .npz files but writes TF1 variables as safetensors (-o "
+                                       "NAME.safetensors) or as a TensorFlow checkpoint (-o PREFIX)");
+    }
+    // Recorded by an import --from tf (or tf1, as earlier versions called it).
+    nlohmann::json recorded = recorded_source(args.model, "tf");
+    if (recorded.empty()) recorded = recorded_source(args.model, "tf1");
+    if (recorded.value("cells", "") == "tf.keras") {
+      throw Error("'" + args.model + "' came from a tf.keras model's checkpoint; export it with --to keras (rnnkit "
+                  "writes TF1 cells' variables)");
+    }
     const double forget_bias = args.forget_bias.value_or(recorded.value("forget_bias", 1.0));
     std::vector<std::string> paths;
     if (recorded.contains("cell_paths") && recorded["cell_paths"].is_array()) {
@@ -202,6 +268,7 @@ void run_export(const ExportArgs& args) {
     std::vector<Tensor<double>> values;
     std::vector<Tensor<float>> floats;
     std::vector<SafetensorsTensor> tensors;
+    std::vector<TfBundleTensor> bundle;
     const auto named = export_tf1(model, forget_bias, paths);
     values.reserve(named.size());
     floats.reserve(named.size());
@@ -210,16 +277,26 @@ void run_export(const ExportArgs& args) {
       if (dtype == "F64") {
         values.push_back(t);
         tensors.push_back(safetensors_tensor(name, values.back().view()));
+        bundle.push_back({name, t.shape(), true, std::as_bytes(std::span<const double>(values.back().storage()))});
       } else {
         Tensor<float> f(t.shape());
         for (int64_t i = 0; i < t.numel(); ++i) f[i] = static_cast<float>(t[i]);
         floats.push_back(std::move(f));
         tensors.push_back(safetensors_tensor(name, floats.back().view()));
+        bundle.push_back({name, t.shape(), false, std::as_bytes(std::span<const float>(floats.back().storage()))});
       }
     }
-    write_safetensors(args.output, tensors, {{"format", "tf1"}});
-    std::cout << "wrote " << args.output << ": TF1 variables (" << named.size() << " tensors, forget_bias "
-              << forget_bias << " taken out of the LSTM forget gate)\n";
+    const bool checkpoint = !ends_with(args.output, ".safetensors");
+    if (checkpoint) {
+      write_tf_bundle(args.output, bundle);
+      std::cout << "wrote " << args.output << ".index and " << args.output
+                << ".data-00000-of-00001: a TensorFlow checkpoint (tf.train.load_checkpoint reads it) of ";
+    } else {
+      write_safetensors(args.output, tensors, {{"format", "tf1"}});
+      std::cout << "wrote " << args.output << ": ";
+    }
+    std::cout << "TF1 variables (" << named.size() << " " << dtype << " tensors, forget_bias " << forget_bias
+              << " taken out of the LSTM forget gate)\n";
     print_constructor_arguments(model, "TF1 code that loads them builds its cells with");
     return;
   }
@@ -256,15 +333,17 @@ void add_import_command(CLI::App& app) {
   CLI::App* cmd =
       app.add_subcommand("import", "Convert another framework's recurrent weights into an rnnkit checkpoint");
   cmd->add_option("--from", args->from,
-                  "Source format: pytorch (state_dict as safetensors), keras (HDF5), onnx, tf1 (.npz or safetensors)")
+                  "Source format: pytorch (state_dict as safetensors), keras (HDF5), onnx, tf (a TensorFlow "
+                  "checkpoint: prefix, .index, folder or SavedModel; or TF1 variables in .npz or safetensors; tf1 is "
+                  "its old name)")
       ->required()
-      ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf1"}));
+      ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf", "tf1"}));
   cmd->add_option("--node", args->nodes, "onnx: a recurrent node to import (repeat to stack; default: every one)");
-  cmd->add_option("--prefix", args->prefix, "pytorch, tf1: only the tensors under this prefix, e.g. 'encoder.rnn.'");
+  cmd->add_option("--prefix", args->prefix, "pytorch, tf: only the tensors under this prefix, e.g. 'encoder.rnn.' or 'encoder/'");
   cmd->add_option("--forget-bias", args->forget_bias,
-                  "tf1: the LSTM's run-time forget_bias, folded into the bias (default 1)")
+                  "tf: a TF1 LSTM's run-time forget_bias, folded into the bias (default 1; CudnnCompatibleLSTMCell 0)")
       ->check(kFiniteNumber);
-  cmd->add_option("--dtype", args->dtype, "tf1: f32 or f64 (default: f64 if every tensor is F64)")
+  cmd->add_option("--dtype", args->dtype, "tf: f32 or f64 (default: f64 if every tensor is F64)")
       ->check(CLI::IsMember({"f32", "f64"}));
   cmd->add_option("--layer", args->layers,
                   "keras: a layer to import (repeat to stack; default: every recurrent layer)");
@@ -272,16 +351,16 @@ void add_import_command(CLI::App& app) {
                   "nn.RNN's / SimpleRNN's activation (not stored with the weights)")
       ->check(CLI::IsMember({"tanh", "relu"}));
   cmd->add_option("--recurrent-activation", args->recurrent_activation,
-                  "keras: the LSTM/GRU gates' activation, not stored with the weights: sigmoid (default) or "
+                  "keras, tf.keras cells in tf: the LSTM/GRU gates' activation, not stored with the weights: sigmoid (default) or "
                   "hard_sigmoid (Keras before 2.3: 0.2 x + 0.5)");
   cmd->add_option("--activation", args->activation,
-                  "keras, tf1: the LSTM/GRU cell activation (not stored): tanh or relu")
+                  "keras, tf: the LSTM/GRU cell activation (not stored): tanh or relu")
       ->check(CLI::IsMember({"tanh", "relu"}));
-  cmd->add_option("--gru-reset", args->gru_reset, "keras: a GRU's reset form, needed when it has no biases")
+  cmd->add_option("--gru-reset", args->gru_reset, "keras, tf.keras cells in tf: a GRU's reset form, needed when it has no biases")
       ->check(CLI::IsMember({"after", "before"}));
-  cmd->add_option("--cell-clip", args->cell_clip, "tf1: LSTMCell's cell_clip (not stored with the variables)")
+  cmd->add_option("--cell-clip", args->cell_clip, "tf: LSTMCell's cell_clip (not stored with the variables; TF 1.2-era LSTMBlockCells clipped at 3)")
       ->check(kFiniteNumber & CLI::PositiveNumber);
-  cmd->add_option("--proj-clip", args->proj_clip, "tf1: LSTMCell's proj_clip (not stored with the variables)")
+  cmd->add_option("--proj-clip", args->proj_clip, "tf: LSTMCell's proj_clip (not stored with the variables)")
       ->check(kFiniteNumber & CLI::PositiveNumber);
   cmd->add_option("--scope", args->scope, "Scope of the layer's variables (default: the cell name)");
   cmd->add_option("input", args->input, "The file to convert")->required();
@@ -293,11 +372,12 @@ void add_export_command(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
   CLI::App* cmd = app.add_subcommand("export", "Write an rnnkit recurrent checkpoint in another framework's layout");
   cmd->add_option("--to", args->to,
-                  "Target format: pytorch (safetensors state_dict), keras (HDF5), onnx, tf1 (safetensors)")
+                  "Target format: pytorch (safetensors state_dict), keras (HDF5), onnx, tf (a TensorFlow checkpoint "
+                  "at -o PREFIX, or TF1 variables in -o NAME.safetensors; tf1 is its old name)")
       ->required()
-      ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf1"}));
+      ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf", "tf1"}));
   cmd->add_option("--forget-bias", args->forget_bias,
-                  "tf1: forget_bias to take out of the LSTM bias (default: as imported, else 1)")
+                  "tf: forget_bias to take out of the LSTM bias (default: as imported, else 1)")
       ->check(kFiniteNumber);
   cmd->add_option("--prefix", args->prefix,
                   "pytorch: module prefix for the tensor names (default: the one recorded at import)");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace rnnkit {
@@ -14,6 +15,12 @@ enum class DType { f32, f64 };
 // "F32" / "F64", the safetensors spelling.
 const char* dtype_name(DType dtype);
 std::size_t dtype_size(DType dtype);
+
+// The 16-bit floating-point types files hold, widened exactly: IEEE binary16 (F16: 1 sign, 5
+// exponent, 10 mantissa bits; subnormals, infinities and NaNs kept) and bfloat16 (BF16: the
+// high 16 bits of a float32).
+float half_to_float(uint16_t bits);
+float bfloat16_to_float(uint16_t bits);
 
 template <class T>
 struct DTypeOf;

@@ -42,6 +42,25 @@ std::map<std::string, Tensor<double>> read_keras_weights(const std::string& path
 // together, a tensor of the wrong shape.
 RecurrentModel import_keras(const std::string& path, const KerasImportOptions& options = {});
 
+// One Keras recurrent layer's weights in memory, one cell per direction (0 forward, 1
+// backward in Bidirectional), with their names for the variables' sources.
+struct KerasCellTensors {
+  Tensor<double> kernel, recurrent_kernel, bias;  // bias: no elements with use_bias=False
+  bool has_bias = true;
+  std::string kernel_name, recurrent_kernel_name, bias_name;
+};
+struct KerasLayerTensors {
+  std::string name;
+  std::vector<KerasCellTensors> cells;
+};
+
+// The conversion import_keras makes once it has read its file, for Keras weights from
+// elsewhere (a TensorFlow checkpoint of a tf.keras model): the layers stacked in order, the
+// cell kind from the recurrent kernel's shape. `where` names the layers in messages, `origin`
+// prefixes the variables' sources (e.g. "keras w.h5:"); f64: a float64 store.
+RecurrentModel keras_layers_to_model(std::vector<KerasLayerTensors> layers, const std::string& where,
+                                     const std::string& origin, bool f64, const KerasImportOptions& options);
+
 // Writes the layer as Keras would save it: one Keras layer per rnnkit layer, named like
 // Keras' defaults (lstm, lstm_1, ...; bidirectional, bidirectional_1 with forward_/backward_
 // cells), float32 or float64 as the store, no bias datasets for a layer without biases. Throws

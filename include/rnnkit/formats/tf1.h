@@ -7,6 +7,19 @@
 //   GRUCell                  gru_cell/gates/kernel [in + H, 2H] (r, u), gru_cell/gates/bias [2H],
 //                            gru_cell/candidate/kernel [in + H, H], gru_cell/candidate/bias [H]
 //   BasicRNNCell             basic_rnn_cell/kernel [in + H, H], basic_rnn_cell/bias [H]
+//   LSTMBlockCell, LSTMBlockFusedCell  as LSTMCell under lstm_cell/, lstm_fused_cell/ or
+//                            lstm_block_wrapper/ (same gates i, j, f, o; TF 1.2-era ones clipped
+//                            the cell state at 3 by default: say --cell-clip 3)
+//   CudnnCompatibleLSTMCell  cudnn_compatible_lstm_cell/kernel, bias: as LSTMCell, forget_bias 0
+//   CudnnCompatibleGRUCell   cudnn_compatible_gru_cell/gates/kernel [in + H, 2H] (r, u), gates/bias,
+//                            candidate/input_projection/kernel [in, H], .../bias [H],
+//                            candidate/hidden_projection/kernel [H, H], .../bias [H]: the reset
+//                            applies after the hidden projection (rnnkit's gru_reset after)
+// Older names are read as these: weights/biases (TF 1.0, 1.1) as kernel/bias; TF 0.x's
+// BasicLSTMCell/Linear/Matrix and Bias, LSTMCell/W_0, B, W_I_diag, W_F_diag, W_O_diag and
+// W_P_0, GRUCell/Gates/Linear/... and Candidate/Linear/..., BasicRNNCell/Linear/..., with
+// RNN/, MultiRNNCell/Cell{k}/ and BiRNN_FW, BiRNN_BW as rnn/, multi_rnn_cell/cell_{k}/ and
+// bidirectional_rnn/fw, bw.
 // with {cell} = lstm_cell or basic_lstm_cell, under
 //   rnn/{cell}/                                     one layer (tf.nn.dynamic_rnn)
 //   rnn/multi_rnn_cell/cell_{k}/{cell}/             stacked (MultiRNNCell)
@@ -39,13 +52,19 @@
 
 namespace rnnkit {
 
+// A TF1 variable name of any TensorFlow version as TensorFlow 1.2 and later spell it (above):
+// rnn/BasicLSTMCell/Linear/Matrix -> rnn/basic_lstm_cell/kernel. Other names are unchanged.
+std::string canonical_tf1_name(const std::string& name);
+
 // The variables of a .npz (np.savez) or safetensors file, by name. Throws Error naming the file.
 std::map<std::string, NpyArray> read_tf1_variables(const std::string& path);
 
 struct Tf1ImportOptions {
   std::string prefix;                        // only variables under it (e.g. "encoder/")
   std::string scope;                         // rnnkit scope; default: the cell name
-  double forget_bias = 1.0;                  // LSTM: TF1's run-time forget bias, folded into bias_ih
+  // LSTM: TF1's run-time forget bias, folded into bias_ih; default the cell's own (1.0;
+  // CudnnCompatibleLSTMCell 0.0).
+  std::optional<double> forget_bias;
   std::optional<CellKind> rnn_nonlinearity;  // BasicRNNCell's activation: tanh (default) or relu
   std::optional<DType> dtype;                // default: float64 if every tensor is F64, else float32
   // LSTMCell(cell_clip=, proj_clip=, activation=) and GRUCell(activation=): not in the variables.
@@ -58,6 +77,7 @@ struct Tf1Import {
   // Each cell's TF1 path, per layer and direction (index layer * D + direction), e.g.
   // "rnn/multi_rnn_cell/cell_1/lstm_cell/": export writes the same names back.
   std::vector<std::string> cell_paths;
+  double forget_bias = 0.0;  // what was folded into the LSTM forget gates (0 for other cells)
 };
 
 // Throws Error naming `origin` and what does not fit: no cell under the prefix (with the
