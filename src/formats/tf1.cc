@@ -8,6 +8,7 @@
 #include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/formats/cell_layout.h"
+#include "rnnkit/init/spec.h"
 
 namespace rnnkit {
 namespace {
@@ -393,7 +394,9 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     CellWeights w = to_rnnkit(
         layout, {rows_of(kernel, 0, inputs), rows_of(kernel, inputs, recurrent_width), bias, {}, peephole}, hidden, at);
     if (cell == CellKind::lstm) {
-      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] += forget_bias;  // rnnkit's f block
+      // Into bias_hh, which is zero for a single TF bias: exact in any float type, and export
+      // takes it back out of bias_hh before adding the two, so the bias returns bit for bit.
+      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_hh[j] += forget_bias;  // rnnkit's f block
     }
     if (recurrent_candidate_bias.numel() > 0) {
       for (int64_t j = 0; j < hidden; ++j) w.bias_hh[2 * hidden + j] = recurrent_candidate_bias[j];  // rnnkit's n block
@@ -404,7 +407,7 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     CellSources s = cell_sources(layout, origin_prefix, kernel_name + " (input rows)",
                                  kernel_name + " (recurrent rows)", bias_name);
     if (cell == CellKind::lstm && forget_bias != 0.0) {
-      s.bias_ih += " + forget_bias " + std::to_string(forget_bias) + " in the f block";
+      s.bias_hh = "forget_bias " + format_spec_number(forget_bias) + " in the f block (TF1 adds it at run time)";
     }
     if (recurrent_candidate_bias.numel() > 0) s.bias_hh = origin_prefix + "candidate/hidden_projection/bias (n block)";
     s.weight_hr = origin_prefix + "projection/kernel (transposed)";
@@ -488,7 +491,7 @@ std::vector<std::pair<std::string, Tensor<double>>> export_tf1(const RecurrentMo
       w.bias_hh = Tensor<double>({gate_count(spec.cell) * hidden});
     }
     if (spec.cell == CellKind::lstm) {
-      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_ih[j] -= forget_bias;
+      for (int64_t j = hidden; j < 2 * hidden; ++j) w.bias_hh[j] -= forget_bias;  // first: 0 again after an import
     }
     const FrameworkCellWeights f = from_rnnkit(layout, w, hidden);
     const Tensor<double> kernel = stack_rows(f.kernel, f.recurrent);

@@ -178,7 +178,7 @@ std::string tf_slice_key(std::string_view name, const std::vector<std::pair<int6
   };
   auto signed_number = [&](int64_t n) {
     const uint64_t x = static_cast<uint64_t>(n < 0 ? ~n : n);
-    int bits = 1;  // 1 + the position of the highest set bit (0 for x == 0)
+    int bits = 0;  // x's bit length: 1 + the position of its highest set bit (at least 1)
     for (uint64_t y = x; y > 0; y >>= 1) ++bits;
     if (x == 0) bits = 1;
     // n bytes hold 7n - 1 bits of magnitude: 1 byte [-64, 64), 2 bytes [-2^13, 2^13), ...
@@ -233,7 +233,7 @@ TfCheckpoint TfCheckpoint::open(const std::string& path) {
   for (std::size_t i = 0; i < state->variables.size(); ++i) {
     const TfVariable& v = state->variables[i];
     if (v.key != kObjectGraphKey) continue;
-    const std::string what = state->origin() + ", tensor '" + v.key + "'";
+    const std::string what = state->where() + ", tensor '" + v.key + "'";
     if (v.dtype != "STRING" || !v.shape.empty() || state->pieces[i].size() != 1 ||
         state->format != TfCheckpointFormat::bundle) {
       throw Error(what + ": expected a scalar string, found " + v.dtype + " " + shape_to_string(v.shape));
@@ -269,17 +269,27 @@ TfCheckpoint TfCheckpoint::open(const std::string& path) {
   std::set<std::string> names;
   for (const TfVariable& v : state->variables) names.insert(v.name);
   for (TfVariable& v : state->variables) v.role = role_of(v, names);
-  // A partitioned variable's slices must tile it: as many elements as it has, none twice.
+  // A partitioned variable's slices must tile it: as many elements as it has, none twice. One
+  // slice too (values() allocates the whole tensor, which only its slices' bytes may back), and
+  // without overflow (the slices of a string tensor have no size that bounds them).
   for (std::size_t i = 0; i < state->variables.size(); ++i) {
     const std::vector<TfPiece>& pieces = state->pieces[i];
-    if (pieces.size() < 2) continue;
     const TfVariable& v = state->variables[i];
     const int64_t numel = shape_numel(v.shape);
     int64_t covered = 0;
-    for (const TfPiece& p : pieces) covered += shape_numel(tf_slice_shape(p.extents, v.shape, p.what));
-    if (covered != numel) {
-      throw Error(state->origin() + ", tensor '" + v.key + "': its slices hold " + std::to_string(covered) +
-                  " elements, the tensor " + shape_to_string(v.shape) + " has " + std::to_string(numel));
+    bool more = false;
+    for (const TfPiece& p : pieces) {
+      const int64_t n = shape_numel(tf_slice_shape(p.extents, v.shape, p.what));
+      if (n > numel - covered) {
+        more = true;
+        break;
+      }
+      covered += n;
+    }
+    if (more || covered != numel) {
+      throw Error(state->where() + ", tensor '" + v.key + "': its slices hold " +
+                  (more ? "more than " + std::to_string(numel) : std::to_string(covered)) + " elements, the tensor " +
+                  shape_to_string(v.shape) + " has " + std::to_string(numel));
     }
   }
   return TfCheckpoint(std::move(state));
@@ -303,7 +313,7 @@ Tensor<double> TfCheckpoint::values(const TfVariable& variable) const {
   const auto index = static_cast<std::size_t>(&variable - s.variables.data());
   if (index >= s.variables.size()) throw Error("TfCheckpoint::values: the variable is not this checkpoint's");
   const int dtype = s.dtypes[index];
-  const std::string what = s.origin() + ", tensor '" + variable.key + "'";
+  const std::string what = s.where() + ", tensor '" + variable.key + "'";
   if (!tf_dtype_is_numeric(dtype)) {
     throw Error(what + ": holds " + variable.dtype + " values, not numbers rnnkit reads");
   }

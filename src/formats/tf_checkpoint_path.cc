@@ -216,8 +216,15 @@ void resolve_tf_checkpoint_path(const std::string& path, TfCheckpoint::State& st
 
 bool looks_like_tf_checkpoint(const std::string& path) {
   if (is_directory(path)) {
-    return is_regular((fs::path(path) / "checkpoint").string()) ||
-           is_regular((fs::path(path) / "variables" / "variables.index").string());
+    if (is_regular((fs::path(path) / "checkpoint").string()) ||
+        is_regular((fs::path(path) / "variables" / "variables.index").string())) {
+      return true;
+    }
+    std::error_code ec;
+    for (const fs::directory_entry& e : fs::directory_iterator(path, ec)) {
+      if (ends_with(e.path().filename().string(), ".index")) return true;
+    }
+    return false;
   }
   if (ends_with(path, ".index") || ends_with(path, ".meta") || std::regex_search(path, std::regex(R"(\.data-[0-9]+-of-[0-9]+$)")))
     return true;

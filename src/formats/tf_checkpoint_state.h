@@ -63,6 +63,11 @@ struct TfCheckpoint::State {
   std::vector<std::vector<TfPiece>> pieces;
 
   std::string origin() const { return format == TfCheckpointFormat::bundle ? prefix + ".index" : prefix; }
+  // The file as messages name it, as the index's and the V1 file's readers do.
+  std::string where() const {
+    return (format == TfCheckpointFormat::bundle ? "TensorFlow checkpoint '" : "TensorFlow V1 checkpoint '") + origin() +
+           "'";
+  }
 };
 
 // Parses a TensorShapeProto (rank at most 254, every size >= 0, element count within int64).

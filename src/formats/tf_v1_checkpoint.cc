@@ -132,6 +132,14 @@ void read_tf_v1_file(TfCheckpoint::State& state) {
   for (std::size_t v = 0; v < state.variables.size(); ++v) {
     for (const TfPiece& p : state.pieces[v]) {
       if (p.size != 1) throw Error(p.what + ": listed in the header, but no record holds its values");
+      // Every value takes a byte at least (values are never broadcast in a checkpoint): a
+      // shape the record cannot back would have values() allocate what the file does not hold.
+      const int64_t count = shape_numel(tf_slice_shape(p.extents, state.variables[v].shape, p.what));
+      if (static_cast<uint64_t>(count) > p.v1_tensor.size()) {
+        throw Error(p.what + ": " + std::to_string(count) + " values of shape " +
+                    shape_to_string(state.variables[v].shape) + " in a record of " +
+                    std::to_string(p.v1_tensor.size()) + " bytes");
+      }
     }
   }
 }

@@ -295,8 +295,11 @@ void run_export(const ExportArgs& args) {
       write_safetensors(args.output, tensors, {{"format", "tf1"}});
       std::cout << "wrote " << args.output << ": ";
     }
-    std::cout << "TF1 variables (" << named.size() << " " << dtype << " tensors, forget_bias " << forget_bias
-              << " taken out of the LSTM forget gate)\n";
+    std::cout << "TF1 variables (" << named.size() << " " << dtype << " tensors"
+              << (model.spec.cell == CellKind::lstm
+                      ? ", forget_bias " + format_spec_number(forget_bias) + " taken out of the LSTM forget gate"
+                      : std::string())
+              << ")\n";
     print_constructor_arguments(model, "TF1 code that loads them builds its cells with");
     return;
   }

@@ -189,8 +189,21 @@ void print_table(const InspectReport& report) {
 
 void run_inspect(const InspectArgs& args) {
   apply_threads(args.threads);
-  if (args.verify) {
+  if (args.verify && !looks_like_tf_checkpoint(args.file)) {
     run_verify(args);
+    return;
+  }
+  if (looks_like_tf_checkpoint(args.file)) {
+    const TfCheckpoint checkpoint = TfCheckpoint::open(args.file);
+    const InspectReport report = inspect_tf_checkpoint(checkpoint);  // reads every value: checksums verified
+    if (args.verify) {
+      std::cout << "all " << report.checksums.tensors.size() << " tensors of " << checkpoint.prefix()
+                << " match their crc32c\n";
+    } else if (args.json) {
+      print_json(report);
+    } else {
+      print_table(report);
+    }
     return;
   }
   const InspectReport report = inspect_checkpoint(SafetensorsFile::read(args.file));
@@ -206,8 +219,11 @@ void run_inspect(const InspectArgs& args) {
 void add_inspect_command(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
   CLI::App* cmd =
-      app.add_subcommand("inspect", "Show every tensor of a safetensors file: shape, initializer, statistics");
-  cmd->add_option("file", args->file, "A safetensors file (rnnkit's or any other)")->required();
+      app.add_subcommand("inspect", "Show every tensor of a safetensors file or TensorFlow checkpoint: shape, "
+                                    "initializer, statistics");
+  cmd->add_option("file", args->file,
+                  "A safetensors file (rnnkit's or any other) or a TensorFlow checkpoint (prefix, .index, folder)")
+      ->required();
   cmd->add_flag("--json", args->json, "Print JSON instead of a table");
   cmd->add_flag("--verify", args->verify,
                 "Check every tensor against the checksums rnnkit recorded when it wrote the file and list each "

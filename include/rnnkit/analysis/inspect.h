@@ -14,6 +14,7 @@
 #include "rnnkit/analysis/weight_stats.h"
 #include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/checkpoint/tensor_checksums.h"
+#include "rnnkit/formats/tf_checkpoint.h"
 
 namespace rnnkit {
 
@@ -37,5 +38,11 @@ struct InspectReport {
 };
 
 InspectReport inspect_checkpoint(const SafetensorsFile& file);
+
+// A TensorFlow checkpoint: one row per variable (its name; the raw key as the source where
+// they differ; optimizer slots, counters and the object graph marked as such), with gate rows
+// for the kernels and biases of recognized cells (TF1 cells of every era, tf.keras cells)
+// in rnnkit's gate order. Every value read is checked against its crc32c (Error on a mismatch).
+InspectReport inspect_tf_checkpoint(const TfCheckpoint& checkpoint);
 
 }  // namespace rnnkit

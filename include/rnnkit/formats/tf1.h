@@ -34,7 +34,8 @@
 // Conversion (formats/cell_layout.h does the gates): the kernel's first `in` rows are the
 // input weights, the rest the recurrent ones, both transposed; gates i, j, f, o become i, f,
 // g, o; TF1 adds forget_bias (default 1.0) to the forget gate at run time, rnnkit folds it
-// into bias_ih's f block (in float32 that sum rounds: import as float64 to keep every bit);
+// into bias_hh's f block (bias_ih holds TF's bias, bias_hh is otherwise zero: both exact, and
+// export takes forget_bias out of bias_hh before summing, so the bias returns bit for bit);
 // GRUCell computes the reset before the recurrent product (rnnkit's gru_reset before) with
 // its update gate u = rnnkit's z; the candidate's weights are rnnkit's n block; the peephole
 // diagonals are weight_peephole's rows i, f, o. What TF1 keeps in the cell's constructor and
