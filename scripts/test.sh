@@ -51,4 +51,5 @@ fuzz run_config_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 4096 fuzz/corpus-toml
 # libhdf5's separate process sends back.
 fuzz keras_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 40000 tests/fixtures/keras
 fuzz keras_frames_fuzz "${RNNKIT_FUZZ_SECONDS:-20}" 16384 fuzz/corpus-keras-frames
+fuzz tf_checkpoint_fuzz "${RNNKIT_FUZZ_SECONDS:-25}" 16384 fuzz/corpus-tf
 echo "all tests passed (in ${SECONDS} s)"

@@ -25,13 +25,15 @@ std::string framework_gates(const TfCheckpoint& checkpoint, const TfVariable& v)
   if (last == "kernel" || last == "recurrent_kernel" || last == "bias") {
     // tf.keras: G from the recurrent kernel [H, G*H] beside it.
     std::string keras_dir = v.name.substr(0, v.name.rfind('/') + 1);
-    if (const TfVariable* r = checkpoint.find(keras_dir + "recurrent_kernel"); r != nullptr && r->shape.size() == 2 &&
-                                                                               r->shape[0] > 0 && r->shape[1] % r->shape[0] == 0) {
+    if (const TfVariable* r = checkpoint.find(keras_dir + "recurrent_kernel");
+        r != nullptr && r->shape.size() == 2 && r->shape[0] > 0 && r->shape[1] % r->shape[0] == 0) {
       const int64_t g = r->shape[1] / r->shape[0];
       return g == 4 ? "ifgo" : g == 3 ? "zrn" : g == 1 ? "h" : "";
     }
   }
-  auto under = [&](const char* cls) { return ends_with(dir, std::string("/") + cls + "/") || dir == std::string(cls) + "/"; };
+  auto under = [&](const char* cls) {
+    return ends_with(dir, std::string("/") + cls + "/") || dir == std::string(cls) + "/";
+  };
   const bool lstm = under("lstm_cell") || under("basic_lstm_cell") || under("lstm_fused_cell") ||
                     under("lstm_block_wrapper") || under("cudnn_compatible_lstm_cell");
   if (lstm && (last == "kernel" || last == "bias")) return "igfo";
@@ -71,7 +73,7 @@ InspectReport inspect_tf_checkpoint(const TfCheckpoint& checkpoint) {
   InspectReport report;
   report.origin = checkpoint.prefix();
   report.metadata["format"] = checkpoint.format() == TfCheckpointFormat::v1 ? "TensorFlow V1 checkpoint"
-                              : checkpoint.object_based()                    ? "TensorFlow 2 object-based checkpoint"
+                              : checkpoint.object_based()                   ? "TensorFlow 2 object-based checkpoint"
                                                                             : "TensorFlow checkpoint (tensor bundle)";
   if (!checkpoint.resolution().empty()) report.metadata["found as"] = checkpoint.resolution();
   report.metadata["note"] =
@@ -85,11 +87,11 @@ InspectReport inspect_tf_checkpoint(const TfCheckpoint& checkpoint) {
     if (v.key != v.name) row.source = "tf key " + v.key;
     if (v.role != TfVariableRole::weight) row.init_spec = std::string("(") + tf_variable_role_name(v.role) + ")";
     if (v.slices > 0) {
-      row.init_spec += (row.init_spec.empty() ? "" : " ") + std::string("partitioned in ") + std::to_string(v.slices) +
-                       " slices";
+      row.init_spec +=
+          (row.init_spec.empty() ? "" : " ") + std::string("partitioned in ") + std::to_string(v.slices) + " slices";
     }
     if (v.dtype != "STRING" && v.dtype.rfind("COMPLEX", 0) != 0 && v.dtype.rfind("DT_", 0) != 0 &&
-        v.dtype != "RESOURCE" && v.dtype != "VARIANT" && v.dtype.rfind("Q", 0) != 0) {
+        v.dtype != "RESOURCE" && v.dtype != "VARIANT" && v.dtype.rfind('Q', 0) != 0) {
       const Tensor<double> values = checkpoint.values(v);
       row.stats = compute_weight_stats(values.view());
       if (v.role == TfVariableRole::weight) row.gates = column_gate_stats(values, framework_gates(checkpoint, v));

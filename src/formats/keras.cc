@@ -249,8 +249,8 @@ RecurrentModel keras_layers_to_model(std::vector<KerasLayerTensors> layers, cons
         }
       }
       const CellLayout& layout = cell_layout(Framework::keras, cell, this_reset);
-      weights.push_back(to_rnnkit(
-          layout, {std::move(c.kernel), std::move(c.recurrent_kernel), std::move(c.bias), {}}, hidden, cell_at));
+      weights.push_back(to_rnnkit(layout, {std::move(c.kernel), std::move(c.recurrent_kernel), std::move(c.bias), {}},
+                                  hidden, cell_at));
       sources.push_back(cell_sources(layout, origin + layer.name + "/", c.kernel_name, c.recurrent_kernel_name,
                                      has_bias ? c.bias_name : ""));
     }

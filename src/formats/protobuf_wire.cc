@@ -35,8 +35,8 @@ bool ProtoReader::next(ProtoField& field) {
   const uint64_t number = tag >> 3;
   const auto wire = static_cast<uint8_t>(tag & 7);
   if (number == 0 || number > 0x1fffffff) {
-    fail("", "field number " + std::to_string(number) + " at byte " + std::to_string(start) +
-                 " (expected 1 to 536870911)");
+    fail("",
+         "field number " + std::to_string(number) + " at byte " + std::to_string(start) + " (expected 1 to 536870911)");
   }
   field.number = static_cast<uint32_t>(number);
   field.value = 0;
@@ -84,22 +84,17 @@ bool ProtoReader::next(ProtoField& field) {
 namespace {
 const char* wire_name(WireType w) {
   switch (w) {
-    case WireType::varint:
-      return "a varint";
-    case WireType::fixed64:
-      return "8 fixed bytes";
-    case WireType::length_delimited:
-      return "length-delimited bytes";
-    case WireType::fixed32:
-      return "4 fixed bytes";
+    case WireType::varint: return "a varint";
+    case WireType::fixed64: return "8 fixed bytes";
+    case WireType::length_delimited: return "length-delimited bytes";
+    case WireType::fixed32: return "4 fixed bytes";
   }
   return "?";
 }
 }  // namespace
 
 uint64_t ProtoReader::as_uint64(const ProtoField& field, std::string_view name) const {
-  if (field.wire != WireType::varint)
-    fail(name, std::string("expected a varint, found ") + wire_name(field.wire));
+  if (field.wire != WireType::varint) fail(name, std::string("expected a varint, found ") + wire_name(field.wire));
   return field.value;
 }
 

@@ -25,8 +25,8 @@ enum class WireType : uint8_t { varint = 0, fixed64 = 1, length_delimited = 2, f
 struct ProtoField {
   uint32_t number = 0;
   WireType wire = WireType::varint;
-  uint64_t value = 0;                 // varint, fixed64 and fixed32 payloads
-  std::span<const std::byte> bytes;   // length_delimited payload (inside the message's bytes)
+  uint64_t value = 0;                // varint, fixed64 and fixed32 payloads
+  std::span<const std::byte> bytes;  // length_delimited payload (inside the message's bytes)
 };
 
 // Reads one message's fields in order. Error messages start with `what` (e.g. "file 'x.index',

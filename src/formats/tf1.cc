@@ -14,9 +14,14 @@ namespace rnnkit {
 namespace {
 
 const std::vector<std::string>& cell_classes() {
-  static const std::vector<std::string> kClasses = {"lstm_cell",       "basic_lstm_cell",    "gru_cell",
-                                                    "basic_rnn_cell",  "lstm_fused_cell",    "lstm_block_wrapper",
-                                                    "cudnn_compatible_lstm_cell", "cudnn_compatible_gru_cell"};
+  static const std::vector<std::string> kClasses = {"lstm_cell",
+                                                    "basic_lstm_cell",
+                                                    "gru_cell",
+                                                    "basic_rnn_cell",
+                                                    "lstm_fused_cell",
+                                                    "lstm_block_wrapper",
+                                                    "cudnn_compatible_lstm_cell",
+                                                    "cudnn_compatible_gru_cell"};
   return kClasses;
 }
 
@@ -112,28 +117,29 @@ CellKind kind_of(const std::string& cell_class, const Tf1ImportOptions& options)
 
 std::string canonical_tf1_name(const std::string& name) {
   static const std::map<std::string, std::string> kClasses = {{"BasicLSTMCell", "basic_lstm_cell"},
-                                                               {"LSTMCell", "lstm_cell"},
-                                                               {"GRUCell", "gru_cell"},
-                                                               {"BasicRNNCell", "basic_rnn_cell"}};
+                                                              {"LSTMCell", "lstm_cell"},
+                                                              {"GRUCell", "gru_cell"},
+                                                              {"BasicRNNCell", "basic_rnn_cell"}};
   // What follows a cell's scope: TF 0.x's (capitalized classes) and TF 1.0/1.1's names.
-  static const std::vector<std::pair<std::string, std::string>> kOld = {
-      {"Gates/Linear/Matrix", "gates/kernel"},
-      {"Gates/Linear/Bias", "gates/bias"},
-      {"Candidate/Linear/Matrix", "candidate/kernel"},
-      {"Candidate/Linear/Bias", "candidate/bias"},
-      {"Linear/Matrix", "kernel"},
-      {"Linear/Bias", "bias"},
-      {"W_0", "kernel"},
-      {"B", "bias"},
-      {"W_I_diag", "w_i_diag"},
-      {"W_F_diag", "w_f_diag"},
-      {"W_O_diag", "w_o_diag"},
-      {"W_P_0", "projection/kernel"}};
-  static const std::vector<std::pair<std::string, std::string>> kOneOh = {
-      {"gates/weights", "gates/kernel"},           {"gates/biases", "gates/bias"},
-      {"candidate/weights", "candidate/kernel"},   {"candidate/biases", "candidate/bias"},
-      {"projection/weights", "projection/kernel"}, {"weights", "kernel"},
-      {"biases", "bias"}};
+  static const std::vector<std::pair<std::string, std::string>> kOld = {{"Gates/Linear/Matrix", "gates/kernel"},
+                                                                        {"Gates/Linear/Bias", "gates/bias"},
+                                                                        {"Candidate/Linear/Matrix", "candidate/kernel"},
+                                                                        {"Candidate/Linear/Bias", "candidate/bias"},
+                                                                        {"Linear/Matrix", "kernel"},
+                                                                        {"Linear/Bias", "bias"},
+                                                                        {"W_0", "kernel"},
+                                                                        {"B", "bias"},
+                                                                        {"W_I_diag", "w_i_diag"},
+                                                                        {"W_F_diag", "w_f_diag"},
+                                                                        {"W_O_diag", "w_o_diag"},
+                                                                        {"W_P_0", "projection/kernel"}};
+  static const std::vector<std::pair<std::string, std::string>> kOneOh = {{"gates/weights", "gates/kernel"},
+                                                                          {"gates/biases", "gates/bias"},
+                                                                          {"candidate/weights", "candidate/kernel"},
+                                                                          {"candidate/biases", "candidate/bias"},
+                                                                          {"projection/weights", "projection/kernel"},
+                                                                          {"weights", "kernel"},
+                                                                          {"biases", "bias"}};
   const std::vector<std::string> parts = segments(name);
   std::vector<std::string> out;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -271,8 +277,9 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
   const CellLayout& layout = cell_layout(Framework::tf1, cell, GruReset::before);
   const GruReset reset = is_cudnn_gru(cell_class) ? GruReset::after : GruReset::before;
   // TF1 adds forget_bias at run time; CudnnCompatibleLSTMCell's is 0 (cuDNN has none).
-  const double forget_bias =
-      cell != CellKind::lstm ? 0.0 : options.forget_bias.value_or(cell_class == "cudnn_compatible_lstm_cell" ? 0.0 : 1.0);
+  const double forget_bias = cell != CellKind::lstm
+                                 ? 0.0
+                                 : options.forget_bias.value_or(cell_class == "cudnn_compatible_lstm_cell" ? 0.0 : 1.0);
   RecurrentSpec spec{cell, 0, 0, layers, bidirectional, 0};
   if (per_direction && bidirectional) spec.stacking = Stacking::per_direction;
   std::vector<CellWeights> weights;
@@ -282,8 +289,9 @@ Tf1Import import_tf1(const std::map<std::string, NpyArray>& variables, const std
     const FoundCell& c = *ordered[i];
     const std::string at = where + ", cell '" + c.path + "'";
     if (c.tensors.count("recurrent_kernel") != 0) {
-      throw Error(at + ": a tf.keras cell (it has a recurrent_kernel), not a TF1 one: import it with its Keras "
-                       "layout (rnnkit import --from tf reads it so from a TensorFlow checkpoint)");
+      throw Error(at +
+                  ": a tf.keras cell (it has a recurrent_kernel), not a TF1 one: import it with its Keras "
+                  "layout (rnnkit import --from tf reads it so from a TensorFlow checkpoint)");
     }
     auto tensor = [&](const std::string& key, int rank) -> const Tensor<double>& {
       const auto it = c.tensors.find(key);

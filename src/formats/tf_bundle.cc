@@ -39,31 +39,23 @@ BundleEntry parse_entry(std::span<const std::byte> value, const std::string& wha
   ProtoField f;
   while (r.next(f)) {
     switch (f.number) {
-      case 1:
-        e.dtype = r.as_int32(f, "dtype");
-        break;
+      case 1: e.dtype = r.as_int32(f, "dtype"); break;
       case 2:
         e.shape = parse_tf_shape(r.as_bytes(f, "shape"), what + ", shape");
         has_shape = true;
         break;
-      case 3:
-        e.shard = r.as_int32(f, "shard_id");
-        break;
-      case 4:
-        e.offset = r.as_int64(f, "offset");
-        break;
-      case 5:
-        e.size = r.as_int64(f, "size");
-        break;
+      case 3: e.shard = r.as_int32(f, "shard_id"); break;
+      case 4: e.offset = r.as_int64(f, "offset"); break;
+      case 5: e.size = r.as_int64(f, "size"); break;
       case 6:
         e.crc = r.as_fixed32(f, "crc32c");
         e.has_crc = true;
         break;
       case 7:
-        e.slices.push_back(parse_tf_slice(r.as_bytes(f, "slices"), what + ", slice " + std::to_string(e.slices.size())));
+        e.slices.push_back(
+            parse_tf_slice(r.as_bytes(f, "slices"), what + ", slice " + std::to_string(e.slices.size())));
         break;
-      default:
-        break;  // fields of later TensorFlow versions
+      default: break;  // fields of later TensorFlow versions
     }
   }
   if (!has_shape) r.fail("", "no shape");
@@ -84,54 +76,30 @@ std::string shard_path(const std::string& prefix, int32_t shard, int32_t shards)
 
 std::string tf_dtype_name(int dtype) {
   switch (dtype) {
-    case kTfFloat:
-      return "F32";
-    case kTfDouble:
-      return "F64";
-    case kTfInt32:
-      return "I32";
-    case kTfUint8:
-      return "U8";
-    case kTfInt16:
-      return "I16";
-    case kTfInt8:
-      return "I8";
-    case kTfString:
-      return "STRING";
-    case 8:
-      return "COMPLEX64";
-    case kTfInt64:
-      return "I64";
-    case kTfBool:
-      return "BOOL";
-    case 11:
-      return "QINT8";
-    case 12:
-      return "QUINT8";
-    case 13:
-      return "QINT32";
-    case kTfBfloat16:
-      return "BF16";
-    case 15:
-      return "QINT16";
-    case 16:
-      return "QUINT16";
-    case kTfUint16:
-      return "U16";
-    case 18:
-      return "COMPLEX128";
-    case kTfHalf:
-      return "F16";
-    case 20:
-      return "RESOURCE";
-    case 21:
-      return "VARIANT";
-    case kTfUint32:
-      return "U32";
-    case kTfUint64:
-      return "U64";
-    default:
-      return "DT_" + std::to_string(dtype);
+    case kTfFloat: return "F32";
+    case kTfDouble: return "F64";
+    case kTfInt32: return "I32";
+    case kTfUint8: return "U8";
+    case kTfInt16: return "I16";
+    case kTfInt8: return "I8";
+    case kTfString: return "STRING";
+    case 8: return "COMPLEX64";
+    case kTfInt64: return "I64";
+    case kTfBool: return "BOOL";
+    case 11: return "QINT8";
+    case 12: return "QUINT8";
+    case 13: return "QINT32";
+    case kTfBfloat16: return "BF16";
+    case 15: return "QINT16";
+    case 16: return "QUINT16";
+    case kTfUint16: return "U16";
+    case 18: return "COMPLEX128";
+    case kTfHalf: return "F16";
+    case 20: return "RESOURCE";
+    case 21: return "VARIANT";
+    case kTfUint32: return "U32";
+    case kTfUint64: return "U64";
+    default: return "DT_" + std::to_string(dtype);
   }
 }
 
@@ -141,29 +109,23 @@ std::size_t tf_dtype_size(int dtype) {
     case kTfInt8:
     case kTfBool:
     case 11:
-    case 12:
-      return 1;
+    case 12: return 1;
     case kTfInt16:
     case kTfBfloat16:
     case 15:
     case 16:
     case kTfUint16:
-    case kTfHalf:
-      return 2;
+    case kTfHalf: return 2;
     case kTfFloat:
     case kTfInt32:
     case 13:
-    case kTfUint32:
-      return 4;
+    case kTfUint32: return 4;
     case kTfDouble:
     case 8:
     case kTfInt64:
-    case kTfUint64:
-      return 8;
-    case 18:
-      return 16;
-    default:
-      return 0;
+    case kTfUint64: return 8;
+    case 18: return 16;
+    default: return 0;
   }
 }
 
@@ -181,10 +143,8 @@ bool tf_dtype_is_numeric(int dtype) {
     case kTfUint16:
     case kTfUint32:
     case kTfUint64:
-    case kTfBool:
-      return true;
-    default:
-      return false;
+    case kTfBool: return true;
+    default: return false;
   }
 }
 
@@ -201,8 +161,9 @@ Shape parse_tf_shape(std::span<const std::byte> message, const std::string& what
       while (d.next(g)) {
         if (g.number == 1) size = d.as_int64(g, "size");
       }
-      if (size < 0) r.fail("dim", "dimension " + std::to_string(shape.size()) + " has size " + std::to_string(size) +
-                                      " (a checkpoint's shapes are fully known)");
+      if (size < 0)
+        r.fail("dim", "dimension " + std::to_string(shape.size()) + " has size " + std::to_string(size) +
+                          " (a checkpoint's shapes are fully known)");
       shape.push_back(size);
     } else if (f.number == 3 && r.as_bool(f, "unknown_rank")) {
       r.fail("unknown_rank", "the shape's rank is unknown (a checkpoint's shapes are fully known)");
@@ -359,7 +320,8 @@ void read_tf_bundle_index(TfCheckpoint::State& state) {
       if (!p.has_crc) throw Error(at + ": no crc32c");
       const std::size_t element = tf_dtype_size(p.dtype);
       const uint64_t numel = static_cast<uint64_t>(shape_numel(shape, at.c_str()));
-      if (element > 0 && (numel > static_cast<uint64_t>(p.size) / element || numel * element != static_cast<uint64_t>(p.size))) {
+      if (element > 0 &&
+          (numel > static_cast<uint64_t>(p.size) / element || numel * element != static_cast<uint64_t>(p.size))) {
         throw Error(at + ": " + std::to_string(p.size) + " bytes for " + std::to_string(numel) + " " +
                     tf_dtype_name(p.dtype) + " elements of shape " + shape_to_string(shape) + " (expected " +
                     std::to_string(numel) + " x " + std::to_string(element) + ")");
@@ -392,8 +354,8 @@ void read_tf_bundle_index(TfCheckpoint::State& state) {
         if (!slice_keys.insert(key).second) throw Error(at + ": listed twice");
         const BundleEntry sp = parse_entry(se->value, at);
         if (sp.dtype != e.dtype || sp.shape != slice_shape) {
-          throw Error(at + ": stored as " + tf_dtype_name(sp.dtype) + " " + shape_to_string(sp.shape) +
-                      ", expected " + tf_dtype_name(e.dtype) + " " + shape_to_string(slice_shape));
+          throw Error(at + ": stored as " + tf_dtype_name(sp.dtype) + " " + shape_to_string(sp.shape) + ", expected " +
+                      tf_dtype_name(e.dtype) + " " + shape_to_string(slice_shape));
         }
         TfPiece p = check_piece(sp, slice_shape, at);
         p.extents = e.slices[s];

@@ -27,33 +27,20 @@ T load(const std::byte* p) {
 // Little-endian elements of a TensorFlow dtype, widened.
 double element_at(const std::byte* p, int dtype) {
   switch (dtype) {
-    case kTfFloat:
-      return load<float>(p);
-    case kTfDouble:
-      return load<double>(p);
-    case kTfHalf:
-      return half_to_float(load<uint16_t>(p));
-    case kTfBfloat16:
-      return bfloat16_to_float(load<uint16_t>(p));
-    case kTfInt8:
-      return load<int8_t>(p);
-    case kTfInt16:
-      return load<int16_t>(p);
-    case kTfInt32:
-      return load<int32_t>(p);
-    case kTfInt64:
-      return static_cast<double>(load<int64_t>(p));
+    case kTfFloat: return load<float>(p);
+    case kTfDouble: return load<double>(p);
+    case kTfHalf: return half_to_float(load<uint16_t>(p));
+    case kTfBfloat16: return bfloat16_to_float(load<uint16_t>(p));
+    case kTfInt8: return load<int8_t>(p);
+    case kTfInt16: return load<int16_t>(p);
+    case kTfInt32: return load<int32_t>(p);
+    case kTfInt64: return static_cast<double>(load<int64_t>(p));
     case kTfUint8:
-    case kTfBool:
-      return load<uint8_t>(p);
-    case kTfUint16:
-      return load<uint16_t>(p);
-    case kTfUint32:
-      return load<uint32_t>(p);
-    case kTfUint64:
-      return static_cast<double>(load<uint64_t>(p));
-    default:
-      return 0.0;
+    case kTfBool: return load<uint8_t>(p);
+    case kTfUint16: return load<uint16_t>(p);
+    case kTfUint32: return load<uint32_t>(p);
+    case kTfUint64: return static_cast<double>(load<uint64_t>(p));
+    default: return 0.0;
   }
 }
 
@@ -68,23 +55,14 @@ std::vector<double> v1_values(std::span<const std::byte> tensor, int dtype, int6
   ProtoField f;
   while (r.next(f)) {
     switch (f.number) {
-      case 4:
-        content = r.as_bytes(f, "tensor_content");
-        break;
-      case 5:
-        r.append_fixed32s(f, "float_val", f32);
-        break;
-      case 6:
-        r.append_fixed64s(f, "double_val", f64);
-        break;
+      case 4: content = r.as_bytes(f, "tensor_content"); break;
+      case 5: r.append_fixed32s(f, "float_val", f32); break;
+      case 6: r.append_fixed64s(f, "double_val", f64); break;
       case 7:
       case 10:
       case 11:
-      case 13:
-        r.append_varints(f, "int_val", ints);
-        break;
-      default:
-        break;
+      case 13: r.append_varints(f, "int_val", ints); break;
+      default: break;
     }
   }
   std::vector<double> out;
@@ -127,8 +105,9 @@ std::string last_component(const std::string& name) {
 TfVariableRole role_of(const TfVariable& v, const std::set<std::string>& names) {
   if (v.key == kObjectGraphKey) return TfVariableRole::object_graph;
   static const std::set<std::string> kCounters = {
-      "global_step", "beta1_power", "beta2_power", "save_counter", "iter", "iteration", "iterations",
-      "_iterations", "learning_rate", "_learning_rate", "decay",   "current_loss_scale", "good_steps"};
+      "global_step", "beta1_power",        "beta2_power", "save_counter",  "iter",
+      "iteration",   "iterations",         "_iterations", "learning_rate", "_learning_rate",
+      "decay",       "current_loss_scale", "good_steps"};
   const std::string last = last_component(v.name);
   if (kCounters.count(v.name) != 0 || kCounters.count(v.key.substr(0, v.key.find('/'))) != 0 ||
       (v.key.rfind("optimizer/", 0) == 0 && kCounters.count(last) != 0)) {
@@ -148,14 +127,10 @@ TfVariableRole role_of(const TfVariable& v, const std::set<std::string>& names) 
 
 const char* tf_variable_role_name(TfVariableRole role) {
   switch (role) {
-    case TfVariableRole::weight:
-      return "weight";
-    case TfVariableRole::optimizer_slot:
-      return "optimizer slot";
-    case TfVariableRole::counter:
-      return "counter";
-    case TfVariableRole::object_graph:
-      return "object graph";
+    case TfVariableRole::weight: return "weight";
+    case TfVariableRole::optimizer_slot: return "optimizer slot";
+    case TfVariableRole::counter: return "counter";
+    case TfVariableRole::object_graph: return "object graph";
   }
   return "?";
 }
@@ -190,9 +165,8 @@ std::string tf_slice_key(std::string_view name, const std::vector<std::pair<int6
       const int shift = 8 * (9 - i);
       buf[i] = shift >= 64 ? (n < 0 ? 0xff : 0x00) : static_cast<unsigned char>((u >> shift) & 0xff);
     }
-    static const unsigned char kHeader[11][2] = {{0, 0},       {0x80, 0}, {0xc0, 0}, {0xe0, 0},
-                                                 {0xf0, 0},    {0xf8, 0}, {0xfc, 0}, {0xfe, 0},
-                                                 {0xff, 0},    {0xff, 0x80}, {0xff, 0xc0}};
+    static const unsigned char kHeader[11][2] = {{0, 0},    {0x80, 0}, {0xc0, 0}, {0xe0, 0},    {0xf0, 0},   {0xf8, 0},
+                                                 {0xfc, 0}, {0xfe, 0}, {0xff, 0}, {0xff, 0x80}, {0xff, 0xc0}};
     unsigned char* begin = buf + 10 - length;
     begin[0] ^= kHeader[length][0];
     if (length > 1) begin[1] ^= kHeader[length][1];
@@ -243,14 +217,25 @@ TfCheckpoint TfCheckpoint::open(const std::string& path) {
     graph_names = tf_object_graph_names(tf_scalar_string(stored, p.masked_crc32c, what), what);
     state->object_based = true;
   }
-  std::set<std::string> taken;
+  // A name is the graph's full name, or an object path's key without its attribute suffix (a
+  // TF2 checkpoint whose graph is missing), or the key. A name that another variable already
+  // has, as its name or its key, is dropped for the key: every name finds one variable.
+  std::set<std::string> keys, taken;
+  for (const TfVariable& v : state->variables) keys.insert(v.key);
   for (TfVariable& v : state->variables) {
     if (const auto it = graph_names.find(v.key); it != graph_names.end()) {
       v.name = it->second;
-    } else if (state->object_based && ends_with(v.key, kVariableValue)) {
+    } else if (ends_with(v.key, kVariableValue)) {
       v.name = v.key.substr(0, v.key.size() - kVariableValue.size());
     }
-    if (!taken.insert(v.name).second) v.name = v.key;  // two keys of one name: the keys tell them apart
+    if (v.name != v.key && keys.count(v.name) != 0) v.name = v.key;
+  }
+  for (TfVariable& v : state->variables) {
+    if (!taken.insert(v.name).second) v.name = v.key;
+  }
+  taken.clear();
+  for (const TfVariable& v : state->variables) {
+    if (!taken.insert(v.name).second) throw Error(state->where() + ": two variables are named '" + v.name + "'");
   }
   // Sort by name, keeping the parallel arrays together.
   std::vector<std::size_t> order(state->variables.size());
@@ -327,7 +312,8 @@ Tensor<double> TfCheckpoint::values(const TfVariable& variable) const {
       const std::vector<std::byte> bytes = read_tf_piece(s, p);
       const std::size_t element = tf_dtype_size(dtype);
       values.resize(static_cast<std::size_t>(count));
-      for (int64_t i = 0; i < count; ++i) values[static_cast<std::size_t>(i)] = element_at(bytes.data() + i * element, dtype);
+      for (int64_t i = 0; i < count; ++i)
+        values[static_cast<std::size_t>(i)] = element_at(bytes.data() + i * element, dtype);
     } else {
       values = v1_values(p.v1_tensor, dtype, count, p.what);
     }

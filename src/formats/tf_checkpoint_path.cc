@@ -54,20 +54,12 @@ std::string unquote(const std::string& text, const std::string& what) {
     if (i + 2 >= text.size()) throw Error(what + ": a string ends in a backslash");
     c = text[++i];
     switch (c) {
-      case 'n':
-        out += '\n';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'r':
-        out += '\r';
-        break;
+      case 'n': out += '\n'; break;
+      case 't': out += '\t'; break;
+      case 'r': out += '\r'; break;
       case '\\':
       case '"':
-      case '\'':
-        out += c;
-        break;
+      case '\'': out += c; break;
       case 'x': {
         int value = 0, digits = 0;
         while (digits < 2 && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1]))) {
@@ -136,7 +128,7 @@ std::string recorded_prefix(const std::string& dir, const std::string& recorded,
   const bool inside = p.is_relative() && std::none_of(p.begin(), p.end(), [](const fs::path& c) { return c == ".."; });
   std::vector<std::string> tried;
   if (inside) {
-    const std::string direct = (fs::path(dir) / p).string();
+    std::string direct = (fs::path(dir) / p).string();
     if (exists_at(direct)) {
       resolution = "the latest checkpoint, per '" + state_file + "'";
       return direct;
@@ -144,10 +136,10 @@ std::string recorded_prefix(const std::string& dir, const std::string& recorded,
     tried.push_back(direct);
   }
   const std::string name = p.filename().string();
-  const std::string local = (fs::path(dir) / name).string();
+  std::string local = (fs::path(dir) / name).string();
   if (!name.empty() && name != "." && name != ".." && exists_at(local)) {
-    resolution = "the latest checkpoint, per '" + state_file + "', which records it as '" + recorded +
-                 "'; found as '" + name + "' beside it";
+    resolution = "the latest checkpoint, per '" + state_file + "', which records it as '" + recorded + "'; found as '" +
+                 name + "' beside it";
     return local;
   }
   tried.push_back(local);
@@ -184,8 +176,9 @@ void resolve_tf_checkpoint_path(const std::string& path, TfCheckpoint::State& st
         throw Error("'" + path + "': a folder with " +
                     (indexes.empty() ? std::string("no TensorFlow checkpoint (no 'checkpoint' state file, no "
                                                    "variables/ of a SavedModel, no .index file)")
-                                     : std::to_string(indexes.size()) + " checkpoints and no 'checkpoint' state "
-                                                                        "file to say the latest: name one of " +
+                                     : std::to_string(indexes.size()) +
+                                           " checkpoints and no 'checkpoint' state "
+                                           "file to say the latest: name one of " +
                                            list));
       }
       state.prefix = indexes[0].substr(0, indexes[0].size() - 6);
@@ -226,7 +219,8 @@ bool looks_like_tf_checkpoint(const std::string& path) {
     }
     return false;
   }
-  if (ends_with(path, ".index") || ends_with(path, ".meta") || std::regex_search(path, std::regex(R"(\.data-[0-9]+-of-[0-9]+$)")))
+  if (ends_with(path, ".index") || ends_with(path, ".meta") ||
+      std::regex_search(path, std::regex(R"(\.data-[0-9]+-of-[0-9]+$)")))
     return true;
   if (is_regular(path + ".index")) return true;
   if (!is_regular(path)) return false;

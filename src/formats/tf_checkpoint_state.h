@@ -65,8 +65,8 @@ struct TfCheckpoint::State {
   std::string origin() const { return format == TfCheckpointFormat::bundle ? prefix + ".index" : prefix; }
   // The file as messages name it, as the index's and the V1 file's readers do.
   std::string where() const {
-    return (format == TfCheckpointFormat::bundle ? "TensorFlow checkpoint '" : "TensorFlow V1 checkpoint '") + origin() +
-           "'";
+    return (format == TfCheckpointFormat::bundle ? "TensorFlow checkpoint '" : "TensorFlow V1 checkpoint '") +
+           origin() + "'";
   }
 };
 
@@ -75,7 +75,8 @@ Shape parse_tf_shape(std::span<const std::byte> message, const std::string& what
 // Parses a TensorSliceProto into (start, length) extents; length -1 for a whole dimension.
 std::vector<std::pair<int64_t, int64_t>> parse_tf_slice(std::span<const std::byte> message, const std::string& what);
 // The slice's extents checked against the full shape; returns the slice's shape.
-Shape tf_slice_shape(const std::vector<std::pair<int64_t, int64_t>>& extents, const Shape& full, const std::string& what);
+Shape tf_slice_shape(const std::vector<std::pair<int64_t, int64_t>>& extents, const Shape& full,
+                     const std::string& what);
 
 // Fills `state` from a V2 bundle's index and measures its shards.
 void read_tf_bundle_index(TfCheckpoint::State& state);

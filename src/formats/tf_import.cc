@@ -71,8 +71,8 @@ struct KerasLayerFound {
 }  // namespace
 
 TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOptions& options) {
-  const std::string origin = checkpoint.format() == TfCheckpointFormat::bundle ? checkpoint.prefix() + ".index"
-                                                                              : checkpoint.prefix();
+  const std::string origin =
+      checkpoint.format() == TfCheckpointFormat::bundle ? checkpoint.prefix() + ".index" : checkpoint.prefix();
   const std::string where = "TensorFlow checkpoint '" + origin + "'";
   const std::string& prefix = options.tf1.prefix;
   // The weights to choose from: under the prefix by name, or else by raw key.
@@ -115,7 +115,10 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
         break;
       }
     }
-    if (layer_end == parts.size() && !parts.empty() && ends_with(parts.back(), "_cell")) layer_end = parts.size() - 1;
+    // The cell's own segment (lstm_cell; an object path's "cell") is not the layer's name.
+    if (layer_end == parts.size() && !parts.empty() && (ends_with(parts.back(), "_cell") || parts.back() == "cell")) {
+      layer_end = parts.size() - 1;
+    }
     std::string layer = joined(parts, 0, layer_end);
     if (layer.empty()) layer = path.empty() ? "(top)" : path;
     KerasLayerFound& found = keras[layer];
@@ -141,11 +144,13 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
     keras_options.activation = options.tf1.activation;
     keras_options.gru_reset = options.gru_reset;
     if (options.tf1.forget_bias || options.tf1.cell_clip > 0 || options.tf1.proj_clip > 0) {
-      throw Error(where + ": its cells are tf.keras cells, which add no forget bias at run time and clip nothing "
-                          "(--forget-bias, --cell-clip and --proj-clip are for TF1 cells)");
+      throw Error(where +
+                  ": its cells are tf.keras cells, which add no forget bias at run time and clip nothing "
+                  "(--forget-bias, --cell-clip and --proj-clip are for TF1 cells)");
     }
     bool f64 = true;
     std::vector<KerasLayerTensors> tensors;
+    tensors.reserve(layers.size());
     for (const KerasLayerFound& layer : layers) {
       KerasLayerTensors t{layer.name, {}};
       for (int d = 0; d < static_cast<int>(layer.cells.size()); ++d) {
@@ -156,7 +161,8 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
         const std::string& path = it->second.path;
         auto get = [&](const std::string& what, bool required) -> const TfVariable* {
           const TfVariable* v = checkpoint.find(path + what);
-          if (v == nullptr && required) throw Error(where + ": layer '" + layer.name + "' has no '" + path + what + "'");
+          if (v == nullptr && required)
+            throw Error(where + ": layer '" + layer.name + "' has no '" + path + what + "'");
           if (v != nullptr) {
             used.insert(v->name);
             f64 = f64 && v->dtype == "F64";
@@ -167,8 +173,8 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
         const TfVariable* recurrent = get("recurrent_kernel", true);
         const TfVariable* bias = get("bias", false);
         t.cells.push_back({checkpoint.values(*kernel), checkpoint.values(*recurrent),
-                           bias != nullptr ? checkpoint.values(*bias) : Tensor<double>(), bias != nullptr,
-                           kernel->name, recurrent->name, bias != nullptr ? bias->name : ""});
+                           bias != nullptr ? checkpoint.values(*bias) : Tensor<double>(), bias != nullptr, kernel->name,
+                           recurrent->name, bias != nullptr ? bias->name : ""});
       }
       tensors.push_back(std::move(t));
     }

@@ -74,7 +74,8 @@ class TableParser {
            ", the bytes give " + std::to_string(actual) + "): the file is damaged");
     }
     if (type == 0) return stored;
-    if (type != 1) fail(what + " " + handle_text(h) + ": compression type " + std::to_string(type) + " (expected 0 or 1)");
+    if (type != 1)
+      fail(what + " " + handle_text(h) + ": compression type " + std::to_string(type) + " (expected 0 or 1)");
     const char* in = reinterpret_cast<const char*>(stored.data());
     std::size_t length = 0;
     if (!snappy::GetUncompressedLength(in, stored.size(), &length)) {
@@ -158,7 +159,7 @@ class TableParser {
       if (u >= 0x20 && u < 0x7f) {
         out += c;
       } else {
-        static const char* kHex = "0123456789abcdef";
+        static const char* const kHex = "0123456789abcdef";
         out += "\\x";
         out += kHex[u >> 4];
         out += kHex[u & 15];
@@ -269,11 +270,12 @@ TfTable TfTable::parse(std::vector<std::byte> bytes, std::string origin) {
     parser.fail(std::to_string(file.size()) + " bytes, too short for a table (its footer alone is 48)");
   }
   const std::span<const std::byte> footer = file.last(kTfTableFooterSize);
-  const uint64_t magic = static_cast<uint64_t>(load32(footer.data() + 40)) |
-                         (static_cast<uint64_t>(load32(footer.data() + 44)) << 32);
+  const uint64_t magic =
+      static_cast<uint64_t>(load32(footer.data() + 40)) | (static_cast<uint64_t>(load32(footer.data() + 44)) << 32);
   if (magic != kTfTableMagic) {
-    parser.fail("the last 8 bytes are not the table magic number 0xdb4775248b80fb57 (not a TensorFlow .index or V1 "
-                "checkpoint, or truncated)");
+    parser.fail(
+        "the last 8 bytes are not the table magic number 0xdb4775248b80fb57 (not a TensorFlow .index or V1 "
+        "checkpoint, or truncated)");
   }
   std::size_t at = 0;
   const std::span<const std::byte> handles = footer.first(40);
@@ -323,7 +325,8 @@ std::vector<std::byte> build_tf_table(const std::vector<std::pair<std::string, s
                                       std::size_t block_size) {
   for (std::size_t i = 1; i < entries.size(); ++i) {
     if (!(entries[i - 1].first < entries[i].first)) {
-      throw Error("TensorFlow table: key '" + entries[i].first + "' does not sort after '" + entries[i - 1].first + "'");
+      throw Error("TensorFlow table: key '" + entries[i].first + "' does not sort after '" + entries[i - 1].first +
+                  "'");
     }
   }
   std::vector<std::byte> file;

@@ -65,8 +65,8 @@ void read_tf_v1_file(TfCheckpoint::State& state) {
       ProtoField g;
       while (meta.next(g)) {
         if (g.number != 1) continue;
-        SliceMeta m = parse_slice_meta(meta.as_bytes(g, "tensor"),
-                                       where + ", tensor " + std::to_string(state.variables.size()));
+        SliceMeta m =
+            parse_slice_meta(meta.as_bytes(g, "tensor"), where + ", tensor " + std::to_string(state.variables.size()));
         const std::string what = where + ", tensor '" + m.name + "'";
         if (!index_of.emplace(m.name, state.variables.size()).second) throw Error(what + ": listed twice");
         if (m.slices.empty()) throw Error(what + ": no slices listed");

@@ -455,8 +455,9 @@ TEST(TfCheckpointHostile, AFlippedByteInADataBlockFailsItsChecksum) {
   Bytes bytes = read_file(index);
   bytes[10] ^= std::byte{0x20};  // inside data block 0, which starts the file
   write_bytes(index, bytes);
-  EXPECT_THAT(open_error(index), AllOf(HasSubstr("TensorFlow table '" + index + "'"), HasSubstr("data block 0 (offset 0"),
-                                       HasSubstr("checksum mismatch (stored crc32c"), HasSubstr("the file is damaged")));
+  EXPECT_THAT(open_error(index),
+              AllOf(HasSubstr("TensorFlow table '" + index + "'"), HasSubstr("data block 0 (offset 0"),
+                    HasSubstr("checksum mismatch (stored crc32c"), HasSubstr("the file is damaged")));
 }
 
 TEST(TfCheckpointHostile, AFlippedByteInTheDataFailsThatTensorsChecksumWhenRead) {
@@ -533,8 +534,9 @@ TEST(TfCheckpointHostile, EntryHeadersClaimingMoreThanTheBlockAreRefused) {
     append(body, as_bytes("abcdefgh"));
     return table_of_block(block_of(body, {0}));
   };
-  EXPECT_THAT(parse_error(with_header(0, uint64_t{1} << 32, 0)),
-              AllOf(HasSubstr("data block 0: the entry at byte 0 claims 4294967296 key and 0 value bytes; the block has")));
+  EXPECT_THAT(
+      parse_error(with_header(0, uint64_t{1} << 32, 0)),
+      AllOf(HasSubstr("data block 0: the entry at byte 0 claims 4294967296 key and 0 value bytes; the block has")));
   EXPECT_THAT(parse_error(with_header(0, 2, std::numeric_limits<uint64_t>::max())),
               HasSubstr("claims 2 key and 18446744073709551615 value bytes"));
   EXPECT_THAT(parse_error(with_header(5, 1, 1)),
@@ -542,7 +544,8 @@ TEST(TfCheckpointHostile, EntryHeadersClaimingMoreThanTheBlockAreRefused) {
   // Eleven varint bytes.
   Bytes body(11, std::byte{0xff});
   body.push_back(std::byte{0x01});
-  EXPECT_THAT(parse_error(table_of_block(block_of(body, {0}))), HasSubstr("data block 0: malformed entry header at byte 0"));
+  EXPECT_THAT(parse_error(table_of_block(block_of(body, {0}))),
+              HasSubstr("data block 0: malformed entry header at byte 0"));
   // Sharing more than the key before has.
   Bytes two;
   put_entry(two, 0, "ab", {});
@@ -615,7 +618,8 @@ TEST(TfCheckpointHostile, SnappyBlocksDecodeAndSnappyBombsAreRefused) {
   EXPECT_EQ(t.entries()[0].key, "a");
   EXPECT_EQ(t.entries()[1].value.size(), zeros.size());
   EXPECT_TRUE(std::equal(t.entries()[1].value.begin(), t.entries()[1].value.end(), zeros.begin()));
-  EXPECT_EQ(std::string(reinterpret_cast<const char*>(t.entries()[2].value.data()), t.entries()[2].value.size()), "third");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(t.entries()[2].value.data()), t.entries()[2].value.size()),
+            "third");
   ASSERT_NE(t.find("b"), nullptr);
 
   // A bomb: a 16-byte block claiming 4 GiB.
@@ -674,8 +678,9 @@ TEST(TfCheckpointHostile, ShardCountsOutOfRangeAreRefused) {
   const Entry w = piece(data, floats({1}), {1});
   for (const int64_t shards : {int64_t{0}, int64_t{-1}, int64_t{100001}, int64_t{1} << 30}) {
     write_bundle(prefix, {{"w", w.encode()}}, data, header_proto(shards).out);
-    EXPECT_THAT(open_error(prefix), AllOf(HasSubstr("TensorFlow checkpoint '" + prefix + ".index', header"),
-                                          HasSubstr("num_shards: " + std::to_string(shards) + " (expected 1 to 100000)")))
+    EXPECT_THAT(open_error(prefix),
+                AllOf(HasSubstr("TensorFlow checkpoint '" + prefix + ".index', header"),
+                      HasSubstr("num_shards: " + std::to_string(shards) + " (expected 1 to 100000)")))
         << shards;
   }
   write_bundle(prefix, {{"w", w.encode()}}, data, header_proto(int64_t{1} << 40).out);
@@ -718,8 +723,9 @@ TEST(TfCheckpointHostile, OffsetsAndSizesPastTheShardAreRefusedAtOpen) {
     write_bundle(prefix, {{"rnn/w", e.encode()}}, data);
     return open_error(prefix);
   };
-  EXPECT_THAT(refused(12, 16, {4}), AllOf(HasSubstr("TensorFlow checkpoint '" + prefix + ".index', tensor 'rnn/w'"),
-                                          HasSubstr("bytes [12, 12 + 16) lie past the end of '" + shard + "' (16 bytes)")));
+  EXPECT_THAT(refused(12, 16, {4}),
+              AllOf(HasSubstr("TensorFlow checkpoint '" + prefix + ".index', tensor 'rnn/w'"),
+                    HasSubstr("bytes [12, 12 + 16) lie past the end of '" + shard + "' (16 bytes)")));
   EXPECT_THAT(refused(17, 0, {0}), HasSubstr("bytes [17, 17 + 0) lie past the end"));
   EXPECT_THAT(refused(8, std::numeric_limits<int64_t>::max() - 7, {4}), HasSubstr("lie past the end"));
   EXPECT_THAT(refused(int64_t{1} << 62, int64_t{1} << 62, {4}), HasSubstr("lie past the end"));
@@ -796,7 +802,8 @@ TEST(TfCheckpointHostile, HugeVarintsAndLengthsInEntriesAreRefused) {
   tenth.push_back(std::byte{0x02});
   EXPECT_THAT(with_entry(tenth), HasSubstr("malformed varint"));
   // A dtype past int32, field number 0, groups.
-  EXPECT_THAT(with_entry(Proto().varint(1, uint64_t{1} << 33).out), HasSubstr("field dtype: value 8589934592 does not fit in int32"));
+  EXPECT_THAT(with_entry(Proto().varint(1, uint64_t{1} << 33).out),
+              HasSubstr("field dtype: value 8589934592 does not fit in int32"));
   EXPECT_THAT(with_entry(as_bytes(std::string("\x00\x01", 2))), HasSubstr("field number 0 at byte 0"));
   EXPECT_THAT(with_entry(as_bytes("\x0b")), HasSubstr("field 1 has wire type 3 at byte 0 (expected 0, 1, 2 or 5)"));
   // A dimension's size as a 10-byte varint: 2^63 - 1 elements of 4 bytes in 4.
@@ -827,9 +834,11 @@ TEST(TfCheckpointHostile, DtypesRnnkitCannotReadAreNamedWhenRead) {
   write_bundle(prefix, entries, data);
   const TfCheckpoint ckpt = TfCheckpoint::open(prefix);
   const std::string where = "TensorFlow checkpoint '" + prefix + ".index', tensor '";
-  for (const auto& [key, dtype] : std::vector<std::pair<std::string, std::string>>{
-           {"complex", "COMPLEX64"}, {"string", "STRING"}, {"variant", "VARIANT"}, {"unknown", "DT_0"},
-           {"huge_string", "STRING"}}) {
+  for (const auto& [key, dtype] : std::vector<std::pair<std::string, std::string>>{{"complex", "COMPLEX64"},
+                                                                                   {"string", "STRING"},
+                                                                                   {"variant", "VARIANT"},
+                                                                                   {"unknown", "DT_0"},
+                                                                                   {"huge_string", "STRING"}}) {
     const TfVariable* v = ckpt.find(key);
     ASSERT_NE(v, nullptr) << key;
     EXPECT_EQ(v->dtype, dtype);
@@ -846,8 +855,8 @@ TEST(TfCheckpointHostile, DtypesRnnkitCannotReadAreNamedWhenRead) {
 
 struct Sliced {
   Shape shape;
-  std::vector<Extents> listed;                      // in the variable's entry
-  std::vector<std::pair<Extents, Shape>> stored;    // slice entries written, with their shapes
+  std::vector<Extents> listed;                    // in the variable's entry
+  std::vector<std::pair<Extents, Shape>> stored;  // slice entries written, with their shapes
   int dtype = kFloat;
 };
 
@@ -902,10 +911,14 @@ TEST(TfCheckpointHostile, SlicesThatDoNotTileAreRefused) {
               HasSubstr(where + ": its slices hold 6 elements, the tensor [1099511627776,3] has 3298534883328"));
   // Strings have no sizes to bound their slices: the element counts may not overflow.
   const Extents half{{0, int64_t{1} << 62}}, whole{{0, -1}};
-  EXPECT_THAT(open_sliced(prefix, {{int64_t{1} << 62}, {half, whole}, {{half, {int64_t{1} << 62}}, {whole, {int64_t{1} << 62}}}, kString}),
-              HasSubstr(where + ": its slices hold more than 4611686018427387904 elements"));
+  EXPECT_THAT(
+      open_sliced(
+          prefix,
+          {{int64_t{1} << 62}, {half, whole}, {{half, {int64_t{1} << 62}}, {whole, {int64_t{1} << 62}}}, kString}),
+      HasSubstr(where + ": its slices hold more than 4611686018427387904 elements"));
   // A listed slice without its entry; an entry no variable lists; a slice listed twice.
-  EXPECT_THAT(open_sliced(prefix, {{4, 3}, {a, b}, {{a, {2, 3}}}}), HasSubstr(where + ", slice 1: the slice's entry is missing"));
+  EXPECT_THAT(open_sliced(prefix, {{4, 3}, {a, b}, {{a, {2, 3}}}}),
+              HasSubstr(where + ", slice 1: the slice's entry is missing"));
   EXPECT_THAT(open_sliced(prefix, {{4, 3}, {a, b}, {{a, {2, 3}}, {b, {2, 3}}, {short_b, {1, 3}}}}),
               AllOf(HasSubstr("TensorFlow checkpoint '" + prefix + ".index': entry "),
                     HasSubstr("has a slice's key, but no partitioned variable lists that slice")));
@@ -914,7 +927,8 @@ TEST(TfCheckpointHostile, SlicesThatDoNotTileAreRefused) {
   const Extents outside{{3, 2}, {0, -1}};
   EXPECT_THAT(open_sliced(prefix, {{4, 3}, {a, outside}, {{a, {2, 3}}, {outside, {2, 3}}}}),
               HasSubstr(where + ", slice 1: dimension 0 [3, 3 + 2) lies outside the tensor's 4"));
-  EXPECT_THAT(open_sliced(prefix, {{4, 3}, {{{0, 2}}}, {{{{0, 2}}, {2}}}}), HasSubstr("1 extents for a tensor of shape [4,3]"));
+  EXPECT_THAT(open_sliced(prefix, {{4, 3}, {{{0, 2}}}, {{{{0, 2}}, {2}}}}),
+              HasSubstr("1 extents for a tensor of shape [4,3]"));
   EXPECT_THAT(open_sliced(prefix, {{4, 3}, {a, b}, {{a, {2, 3}}, {b, {3, 2}}}}),
               HasSubstr(where + ", slice 1: stored as F32 [3,2], expected F32 [2,3]"));
 }
@@ -975,7 +989,8 @@ TEST(TfCheckpointHostile, AnObjectGraphWhoseStringChecksumsFailIsRefused) {
   EXPECT_THAT(open_error(prefix), HasSubstr("checksum of the string length does not match"));
   // Not a scalar string.
   write_bundle(prefix, {{"_CHECKPOINTABLE_OBJECT_GRAPH", piece(data, floats({1}), {1}).encode()}}, data);
-  EXPECT_THAT(open_error(prefix), HasSubstr("tensor '_CHECKPOINTABLE_OBJECT_GRAPH': expected a scalar string, found F32 [1]"));
+  EXPECT_THAT(open_error(prefix),
+              HasSubstr("tensor '_CHECKPOINTABLE_OBJECT_GRAPH': expected a scalar string, found F32 [1]"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1030,8 +1045,9 @@ TEST(TfCheckpointHostile, V1RecordsMustMatchTheirHeader) {
     EXPECT_EQ(ckpt.values(ckpt.variables()[0])[2], 3.0);
   }
   // A record for a tensor the header does not list.
-  write_v1(path, {a}, {{tf_slice_key("a", full), v1_record("a", full, {1, 2, 3})},
-                       {tf_slice_key("b", full), v1_record("b", full, {1})}});
+  write_v1(path, {a},
+           {{tf_slice_key("a", full), v1_record("a", full, {1, 2, 3})},
+            {tf_slice_key("b", full), v1_record("b", full, {1})}});
   EXPECT_THAT(open_error(path), HasSubstr(where + ", record 2: values of 'b', which the header does not list"));
   // A slice the header does not list, a second record for one, none for one.
   const Extents part{{0, 2}};
@@ -1040,7 +1056,8 @@ TEST(TfCheckpointHostile, V1RecordsMustMatchTheirHeader) {
   write_v1(path, {a}, {{"a1", v1_record("a", full, {1, 2, 3})}, {"a2", v1_record("a", full, {1, 2, 3})}});
   EXPECT_THAT(open_error(path), HasSubstr(where + ", record 2: a second record for a slice of 'a'"));
   write_v1(path, {a, {"c", {1}, kFloat, {full}}}, {{tf_slice_key("a", full), v1_record("a", full, {1, 2, 3})}});
-  EXPECT_THAT(open_error(path), HasSubstr(where + ", tensor 'c': listed in the header, but no record holds its values"));
+  EXPECT_THAT(open_error(path),
+              HasSubstr(where + ", tensor 'c': listed in the header, but no record holds its values"));
   // Fewer values than the shape: refused when read (never broadcast).
   write_v1(path, {a}, {{tf_slice_key("a", full), v1_record("a", full, {1, 2})}});
   {
@@ -1087,13 +1104,13 @@ TEST(TfCheckpointHostile, AStateFilePathOutsideTheFolderIsOnlyLookedForInIt) {
   EXPECT_THAT(ckpt.resolution(), HasSubstr("found as 'model.ckpt' beside it"));
   // A relative path inside the folder that is missing: both places tried.
   std::ofstream(state) << "model_checkpoint_path: \"deeper/gone.ckpt\"\n";
-  EXPECT_THAT(open_error(dir.file("folder/sub")),
-              AllOf(HasSubstr("tried '" + dir.file("folder/sub/deeper/gone.ckpt") + "', '" +
-                              dir.file("folder/sub/gone.ckpt") + "'"),
-                    Not(HasSubstr("outside the folder"))));
+  EXPECT_THAT(open_error(dir.file("folder/sub")), AllOf(HasSubstr("tried '" + dir.file("folder/sub/deeper/gone.ckpt") +
+                                                                  "', '" + dir.file("folder/sub/gone.ckpt") + "'"),
+                                                        Not(HasSubstr("outside the folder"))));
   // Names that are no names.
   std::ofstream(state) << "model_checkpoint_path: \"..\"\n";
-  EXPECT_THAT(open_error(dir.file("folder/sub")), HasSubstr("names '..' as the latest checkpoint, but it is not there"));
+  EXPECT_THAT(open_error(dir.file("folder/sub")),
+              HasSubstr("names '..' as the latest checkpoint, but it is not there"));
   std::ofstream(state) << "all_model_checkpoint_paths: \"model.ckpt\"\n";
   EXPECT_THAT(open_error(dir.file("folder/sub")), HasSubstr("no model_checkpoint_path (the latest checkpoint)"));
   std::ofstream(state) << "model_checkpoint_path: model.ckpt\n";

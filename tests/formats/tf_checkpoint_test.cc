@@ -3,13 +3,14 @@
 // compute what numpy's cell equations compute on the stored values; the real files in
 // ../shared/realfiles/ open (skipped, saying so, without that folder); export writes a bundle
 // that reads back bit for bit. Hostile files: tf_checkpoint_hostile_test.cc.
+#include "rnnkit/formats/tf_checkpoint.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <filesystem>
 
 #include "rnnkit/checkpoint/safetensors.h"
-#include "rnnkit/formats/tf_checkpoint.h"
 #include "rnnkit/formats/tf_import.h"
 #include "test_support.h"
 
@@ -55,14 +56,21 @@ std::vector<Case> cases() {
   const RecurrentSpec peephole_proj{
       .cell = CellKind::lstm, .input_size = 3, .hidden_size = 5, .num_layers = 1, .proj_size = 2, .peepholes = true};
   return {
-      {"gru_stacked_sliced_2shards", fixture("gru_stacked_sliced_2shards/model.ckpt"), {CellKind::gru, 3, 5, 2, false, 0}},
-      {"lstm_bidirectional_float16", fixture("lstm_bidirectional_float16/model.ckpt.index"),
+      {"gru_stacked_sliced_2shards",
+       fixture("gru_stacked_sliced_2shards/model.ckpt"),
+       {CellKind::gru, 3, 5, 2, false, 0}},
+      {"lstm_bidirectional_float16",
+       fixture("lstm_bidirectional_float16/model.ckpt.index"),
        {CellKind::lstm, 3, 5, 1, true, 0}},
-      {"lstm_block_cell_bfloat16", fixture("lstm_block_cell_bfloat16/model.ckpt.data-00000-of-00001"),
+      {"lstm_block_cell_bfloat16",
+       fixture("lstm_block_cell_bfloat16/model.ckpt.data-00000-of-00001"),
        {CellKind::lstm, 3, 5, 1, false, 0}},
       {"lstm_peephole_proj_float64_state", fixture("lstm_peephole_proj_float64_state"), peephole_proj},
       {"gru_weights_biases_tf1_1", fixture("gru_weights_biases_tf1_1/model.ckpt"), {CellKind::gru, 3, 5, 1, false, 0}},
-      {"v1_gru_multi", fixture("v1_gru_multi/model.ckpt"), {CellKind::gru, 3, 5, 2, false, 0}, false,
+      {"v1_gru_multi",
+       fixture("v1_gru_multi/model.ckpt"),
+       {CellKind::gru, 3, 5, 2, false, 0},
+       false,
        TfCheckpointFormat::v1},
       {"keras_gru_object_graph", fixture("keras_gru_object_graph"), {CellKind::gru, 3, 5, 1, false, 0}, true},
   };
@@ -149,7 +157,8 @@ TEST(TfCheckpoint, TwoModelsInOneFileNeedAPrefixAndTheErrorListsThem) {
 TEST(TfCheckpoint, ExportedBundlesReadBackBitForBit) {
   // Exported with the names and float type it came with, every tensor equals the
   // checkpoint's: the forget bias folded into bias_hh comes back out exactly, in float32 too.
-  for (const char* name : {"lstm_bidirectional_float16", "gru_stacked_sliced_2shards", "lstm_peephole_proj_float64_state"}) {
+  for (const char* name :
+       {"lstm_bidirectional_float16", "gru_stacked_sliced_2shards", "lstm_peephole_proj_float64_state"}) {
     SCOPED_TRACE(name);
     const TfCheckpoint original = TfCheckpoint::open(fixture(name));
     TfImportOptions options;
@@ -167,12 +176,14 @@ TEST(TfCheckpoint, ExportedBundlesReadBackBitForBit) {
       ASSERT_NE(was, nullptr) << tensor_name;
       if (was->dtype == "F64") {
         f64.push_back(values);
-        tensors.push_back({tensor_name, values.shape(), true, std::as_bytes(std::span<const double>(f64.back().storage()))});
+        tensors.push_back(
+            {tensor_name, values.shape(), true, std::as_bytes(std::span<const double>(f64.back().storage()))});
       } else {
         Tensor<float> f(values.shape());
         for (int64_t i = 0; i < values.numel(); ++i) f[i] = static_cast<float>(values[i]);
         f32.push_back(std::move(f));
-        tensors.push_back({tensor_name, values.shape(), false, std::as_bytes(std::span<const float>(f32.back().storage()))});
+        tensors.push_back(
+            {tensor_name, values.shape(), false, std::as_bytes(std::span<const float>(f32.back().storage()))});
       }
     }
     write_tf_bundle(dir.file("back"), tensors);
@@ -192,20 +203,23 @@ TEST(TfCheckpoint, TheCommandLineReadsWhatUsersPointAt) {
   test::TempDir dir;
   const std::string out = dir.file("m.safetensors");
   // A folder with a state file, a .data shard, a SavedModel.
-  for (const std::string& path : {fixture("lstm_peephole_proj_float64_state") + " --prefix encoder/",
-                                  fixture("lstm_block_cell_bfloat16/model.ckpt.data-00000-of-00001"),
-                                  fixture("keras_gru_object_graph")}) {
+  for (const std::string& path :
+       {fixture("lstm_peephole_proj_float64_state") + " --prefix encoder/",
+        fixture("lstm_block_cell_bfloat16/model.ckpt.data-00000-of-00001"), fixture("keras_gru_object_graph")}) {
     const test::CommandResult r = test::run_cli("import --from tf " + path + " -o " + out);
     EXPECT_EQ(r.exit_code, 0) << r.output;
     EXPECT_NE(r.output.find("read the checkpoint"), std::string::npos) << r.output;
   }
-  const test::CommandResult keras = test::run_cli("import --from tf " + fixture("keras_gru_object_graph") + " -o " + out);
+  const test::CommandResult keras =
+      test::run_cli("import --from tf " + fixture("keras_gru_object_graph") + " -o " + out);
   EXPECT_NE(keras.output.find("tf.keras cells"), std::string::npos) << keras.output;
   EXPECT_NE(keras.output.find("optimizer slot"), std::string::npos) << keras.output;
   // tf1 stays an alias.
   EXPECT_EQ(test::run_cli("import --from tf1 " + fixture("gru_weights_biases_tf1_1") + " -o " + out).exit_code, 0);
   // export --to tf -o PREFIX writes a checkpoint that imports back to the same weights.
-  ASSERT_EQ(test::run_cli("import --from tf --dtype f64 " + fixture("gru_stacked_sliced_2shards") + " -o " + out).exit_code, 0);
+  ASSERT_EQ(
+      test::run_cli("import --from tf --dtype f64 " + fixture("gru_stacked_sliced_2shards") + " -o " + out).exit_code,
+      0);
   const test::CommandResult exported = test::run_cli("export --to tf " + out + " -o " + dir.file("model.ckpt"));
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
   EXPECT_NE(exported.output.find("a TensorFlow checkpoint"), std::string::npos) << exported.output;
@@ -226,18 +240,20 @@ TEST(TfCheckpoint, WrittenBundlesReadInLevelDbAndProtobufAsTheSafetensorsExport)
   // Readers that are not rnnkit's: LevelDB's table reader for the .index, python3-protobuf's
   // parsing (of the messages in tests/fixtures/tf_checkpoint.proto) for its entries, and the
   // data's checksums, dtypes and bits against the same model's safetensors export.
-  for (const std::string& source : {fixture("gru_stacked_sliced_2shards"), fixture("lstm_bidirectional_float16"),
-                                    fixture("lstm_peephole_proj_float64_state") + " --prefix encoder/",
-                                    fixture("v1_gru_multi/model.ckpt")}) {
+  for (const std::string& source :
+       {fixture("gru_stacked_sliced_2shards"), fixture("lstm_bidirectional_float16"),
+        fixture("lstm_peephole_proj_float64_state") + " --prefix encoder/", fixture("v1_gru_multi/model.ckpt")}) {
     SCOPED_TRACE(source);
     test::TempDir dir;
     ASSERT_EQ(test::run_cli("import --from tf " + source + " -o " + dir.file("m.safetensors")).exit_code, 0);
-    ASSERT_EQ(test::run_cli("export --to tf " + dir.file("m.safetensors") + " -o " + dir.file("model.ckpt")).exit_code, 0);
-    ASSERT_EQ(test::run_cli("export --to tf " + dir.file("m.safetensors") + " -o " + dir.file("vars.safetensors")).exit_code,
+    ASSERT_EQ(test::run_cli("export --to tf " + dir.file("m.safetensors") + " -o " + dir.file("model.ckpt")).exit_code,
               0);
-    const test::CommandResult check = test::run_shell(
-        std::string("/usr/bin/python3 ") + RNNKIT_SOURCE_DIR + "/tests/interop/tf_bundle_check.py " +
-        RNNKIT_LEVELDB_DUMP_PATH + " " + dir.file("model.ckpt") + " " + dir.file("vars.safetensors"));
+    ASSERT_EQ(
+        test::run_cli("export --to tf " + dir.file("m.safetensors") + " -o " + dir.file("vars.safetensors")).exit_code,
+        0);
+    const test::CommandResult check =
+        test::run_shell(std::string("/usr/bin/python3 ") + RNNKIT_SOURCE_DIR + "/tests/interop/tf_bundle_check.py " +
+                        RNNKIT_LEVELDB_DUMP_PATH + " " + dir.file("model.ckpt") + " " + dir.file("vars.safetensors"));
     EXPECT_EQ(check.exit_code, 0) << check.output;
   }
 }
@@ -253,12 +269,21 @@ TEST(TfCheckpoint, RealFilesOpenWithTheirNamesShapesAndRoles) {
   };
   const std::vector<Real> files = {
       {realfile("tf1_pooja-basiclstm/model"), TfCheckpointFormat::bundle, 14, "rnn/basic_lstm_cell/kernel", {6, 20}},
-      {realfile("tf1_aplain-basiclstm-weights/model.ckpt"), TfCheckpointFormat::bundle, 6,
-       "rnn/basic_lstm_cell/weights", {160, 320}},
-      {realfile("tf2_eparracho-lstm/training_1/cp.ckpt.index"), TfCheckpointFormat::bundle, 24,
-       "lstm_2/lstm_cell/kernel", {11, 256}},
-      {realfile("tfv1format_karo-basiclstm/save/model.ckpt"), TfCheckpointFormat::v1, 20,
-       "RNN/BasicLSTMCell/Linear/Matrix", {256, 512}},
+      {realfile("tf1_aplain-basiclstm-weights/model.ckpt"),
+       TfCheckpointFormat::bundle,
+       6,
+       "rnn/basic_lstm_cell/weights",
+       {160, 320}},
+      {realfile("tf2_eparracho-lstm/training_1/cp.ckpt.index"),
+       TfCheckpointFormat::bundle,
+       24,
+       "lstm_2/lstm_cell/kernel",
+       {11, 256}},
+      {realfile("tfv1format_karo-basiclstm/save/model.ckpt"),
+       TfCheckpointFormat::v1,
+       20,
+       "RNN/BasicLSTMCell/Linear/Matrix",
+       {256, 512}},
   };
   for (const Real& f : files) {
     SCOPED_TRACE(f.path);

@@ -131,8 +131,9 @@ void run_import(const ImportArgs& args) {
     bool any_f32 = false;
     if (tf_checkpoint) {
       const TfCheckpoint checkpoint = TfCheckpoint::open(args.input);
-      TfImportOptions tf_options{options, recurrent_activation,
-                                 args.gru_reset.empty() ? std::nullopt : std::optional(parse_gru_reset(args.gru_reset))};
+      TfImportOptions tf_options{
+          options, recurrent_activation,
+          args.gru_reset.empty() ? std::nullopt : std::optional(parse_gru_reset(args.gru_reset))};
       TfImport imported = import_tf_checkpoint(checkpoint, tf_options);
       print_tf_report(checkpoint, imported);
       model.emplace(std::move(imported.model));
@@ -248,14 +249,16 @@ void run_export(const ExportArgs& args) {
   const RecurrentModel model = load_recurrent_model(args.model, std::nullopt);  // values pass through unchanged
   if (tf) {
     if (ends_with(args.output, ".npz")) {
-      throw CLI::ValidationError("-o", "rnnkit reads .npz files but writes TF1 variables as safetensors (-o "
-                                       "NAME.safetensors) or as a TensorFlow checkpoint (-o PREFIX)");
+      throw CLI::ValidationError("-o",
+                                 "rnnkit reads .npz files but writes TF1 variables as safetensors (-o "
+                                 "NAME.safetensors) or as a TensorFlow checkpoint (-o PREFIX)");
     }
     // Recorded by an import --from tf (or tf1, as earlier versions called it).
     nlohmann::json recorded = recorded_source(args.model, "tf");
     if (recorded.empty()) recorded = recorded_source(args.model, "tf1");
     if (recorded.value("cells", "") == "tf.keras") {
-      throw Error("'" + args.model + "' came from a tf.keras model's checkpoint; export it with --to keras (rnnkit "
+      throw Error("'" + args.model +
+                  "' came from a tf.keras model's checkpoint; export it with --to keras (rnnkit "
                   "writes TF1 cells' variables)");
     }
     const double forget_bias = args.forget_bias.value_or(recorded.value("forget_bias", 1.0));
@@ -342,7 +345,8 @@ void add_import_command(CLI::App& app) {
       ->required()
       ->check(CLI::IsMember({"pytorch", "keras", "onnx", "tf", "tf1"}));
   cmd->add_option("--node", args->nodes, "onnx: a recurrent node to import (repeat to stack; default: every one)");
-  cmd->add_option("--prefix", args->prefix, "pytorch, tf: only the tensors under this prefix, e.g. 'encoder.rnn.' or 'encoder/'");
+  cmd->add_option("--prefix", args->prefix,
+                  "pytorch, tf: only the tensors under this prefix, e.g. 'encoder.rnn.' or 'encoder/'");
   cmd->add_option("--forget-bias", args->forget_bias,
                   "tf: a TF1 LSTM's run-time forget_bias, folded into the bias (default 1; CudnnCompatibleLSTMCell 0)")
       ->check(kFiniteNumber);
@@ -353,15 +357,18 @@ void add_import_command(CLI::App& app) {
   cmd->add_option("--nonlinearity", args->nonlinearity,
                   "nn.RNN's / SimpleRNN's activation (not stored with the weights)")
       ->check(CLI::IsMember({"tanh", "relu"}));
-  cmd->add_option("--recurrent-activation", args->recurrent_activation,
-                  "keras, tf.keras cells in tf: the LSTM/GRU gates' activation, not stored with the weights: sigmoid (default) or "
-                  "hard_sigmoid (Keras before 2.3: 0.2 x + 0.5)");
+  cmd->add_option(
+      "--recurrent-activation", args->recurrent_activation,
+      "keras, tf.keras cells in tf: the LSTM/GRU gates' activation, not stored with the weights: sigmoid (default) or "
+      "hard_sigmoid (Keras before 2.3: 0.2 x + 0.5)");
   cmd->add_option("--activation", args->activation,
                   "keras, tf: the LSTM/GRU cell activation (not stored): tanh or relu")
       ->check(CLI::IsMember({"tanh", "relu"}));
-  cmd->add_option("--gru-reset", args->gru_reset, "keras, tf.keras cells in tf: a GRU's reset form, needed when it has no biases")
+  cmd->add_option("--gru-reset", args->gru_reset,
+                  "keras, tf.keras cells in tf: a GRU's reset form, needed when it has no biases")
       ->check(CLI::IsMember({"after", "before"}));
-  cmd->add_option("--cell-clip", args->cell_clip, "tf: LSTMCell's cell_clip (not stored with the variables; TF 1.2-era LSTMBlockCells clipped at 3)")
+  cmd->add_option("--cell-clip", args->cell_clip,
+                  "tf: LSTMCell's cell_clip (not stored with the variables; TF 1.2-era LSTMBlockCells clipped at 3)")
       ->check(kFiniteNumber & CLI::PositiveNumber);
   cmd->add_option("--proj-clip", args->proj_clip, "tf: LSTMCell's proj_clip (not stored with the variables)")
       ->check(kFiniteNumber & CLI::PositiveNumber);

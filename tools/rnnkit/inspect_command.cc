@@ -218,9 +218,9 @@ void run_inspect(const InspectArgs& args) {
 
 void add_inspect_command(CLI::App& app) {
   auto args = std::make_shared<InspectArgs>();
-  CLI::App* cmd =
-      app.add_subcommand("inspect", "Show every tensor of a safetensors file or TensorFlow checkpoint: shape, "
-                                    "initializer, statistics");
+  CLI::App* cmd = app.add_subcommand("inspect",
+                                     "Show every tensor of a safetensors file or TensorFlow checkpoint: shape, "
+                                     "initializer, statistics");
   cmd->add_option("file", args->file,
                   "A safetensors file (rnnkit's or any other) or a TensorFlow checkpoint (prefix, .index, folder)")
       ->required();

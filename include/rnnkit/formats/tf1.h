@@ -61,8 +61,8 @@ std::string canonical_tf1_name(const std::string& name);
 std::map<std::string, NpyArray> read_tf1_variables(const std::string& path);
 
 struct Tf1ImportOptions {
-  std::string prefix;                        // only variables under it (e.g. "encoder/")
-  std::string scope;                         // rnnkit scope; default: the cell name
+  std::string prefix;  // only variables under it (e.g. "encoder/")
+  std::string scope;   // rnnkit scope; default: the cell name
   // LSTM: TF1's run-time forget bias, folded into bias_ih; default the cell's own (1.0;
   // CudnnCompatibleLSTMCell 0.0).
   std::optional<double> forget_bias;

@@ -72,7 +72,7 @@ class TfCheckpoint {
   const std::string& prefix() const;      // the checkpoint prefix (V1: the file)
   const std::string& resolution() const;  // how the path given led to the prefix; "" if it was the prefix
   TfCheckpointFormat format() const;
-  bool object_based() const;  // a TF2 checkpoint with an object graph
+  bool object_based() const;                         // a TF2 checkpoint with an object graph
   const std::vector<TfVariable>& variables() const;  // by name, the object graph itself included
   const TfVariable* find(std::string_view name_or_key) const;
 

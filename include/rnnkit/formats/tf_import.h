@@ -25,7 +25,7 @@
 namespace rnnkit {
 
 struct TfImportOptions {
-  Tf1ImportOptions tf1;  // prefix, scope, dtype; TF1 cells: forget bias, clips, activation, nonlinearity
+  Tf1ImportOptions tf1;                 // prefix, scope, dtype; TF1 cells: forget bias, clips, activation, nonlinearity
   GateActivation recurrent_activation;  // tf.keras LSTM and GRU gates
   std::optional<GruReset> gru_reset;    // a tf.keras GRU without biases
 };
