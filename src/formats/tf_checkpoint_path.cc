@@ -36,6 +36,34 @@ bool ends_with(const std::string& s, std::string_view tail) {
   return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
+// A V1 checkpoint, or any table: a regular file whose last 8 bytes are the table magic.
+bool ends_in_table_footer(const std::string& path) {
+  if (!is_regular(path)) return false;
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  const std::streamoff size = in.tellg();
+  if (size < static_cast<std::streamoff>(kTfTableFooterSize)) return false;
+  in.seekg(size - 8);
+  unsigned char magic[8];
+  in.read(reinterpret_cast<char*>(magic), 8);
+  uint64_t value = 0;
+  for (int i = 7; i >= 0; --i) value = (value << 8) | magic[i];
+  return in.gcount() == 8 && value == kTfTableMagic;
+}
+
+// The V1 checkpoints (table files that are not a bundle's .index) directly in `dir`.
+std::vector<std::string> v1_files_in(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!ends_with(name, ".index") && e.is_regular_file(ec) && ends_in_table_footer(e.path().string())) {
+      out.push_back(e.path().string());
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // A checkpoint at `prefix`, either format.
 bool exists_at(const std::string& prefix) { return is_regular(prefix + ".index") || is_regular(prefix); }
 
@@ -170,6 +198,12 @@ void resolve_tf_checkpoint_path(const std::string& path, TfCheckpoint::State& st
         }
       }
       std::sort(indexes.begin(), indexes.end());
+      if (const std::vector<std::string> v1 = v1_files_in(path); indexes.empty() && v1.size() == 1) {
+        state.prefix = v1[0];
+        state.format = TfCheckpointFormat::v1;
+        state.resolution = "the one V1 checkpoint in '" + path + "'";
+        return;
+      }
       if (indexes.size() != 1) {
         std::string list;
         for (const std::string& i : indexes) list += (list.empty() ? "" : ", ") + i;
@@ -217,23 +251,13 @@ bool looks_like_tf_checkpoint(const std::string& path) {
     for (const fs::directory_entry& e : fs::directory_iterator(path, ec)) {
       if (ends_with(e.path().filename().string(), ".index")) return true;
     }
-    return false;
+    return v1_files_in(path).size() == 1;
   }
   if (ends_with(path, ".index") || ends_with(path, ".meta") ||
       std::regex_search(path, std::regex(R"(\.data-[0-9]+-of-[0-9]+$)")))
     return true;
   if (is_regular(path + ".index")) return true;
-  if (!is_regular(path)) return false;
-  // A V1 checkpoint: a table's footer at the end.
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  const std::streamoff size = in.tellg();
-  if (size < static_cast<std::streamoff>(kTfTableFooterSize)) return false;
-  in.seekg(size - 8);
-  unsigned char magic[8];
-  in.read(reinterpret_cast<char*>(magic), 8);
-  uint64_t value = 0;
-  for (int i = 7; i >= 0; --i) value = (value << 8) | magic[i];
-  return in.gcount() == 8 && value == kTfTableMagic;
+  return ends_in_table_footer(path);
 }
 
 }  // namespace rnnkit

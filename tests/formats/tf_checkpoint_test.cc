@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
+#include "rnnkit/analysis/inspect.h"
 #include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/formats/tf_import.h"
 #include "test_support.h"
@@ -73,6 +75,16 @@ std::vector<Case> cases() {
        false,
        TfCheckpointFormat::v1},
       {"keras_gru_object_graph", fixture("keras_gru_object_graph"), {CellKind::gru, 3, 5, 1, false, 0}, true},
+      {"cudnn_compatible_gru_bidirectional", fixture("cudnn_compatible_gru_bidirectional"),
+       {CellKind::gru, 3, 5, 1, true, 0}},
+      {"cudnn_compatible_lstm", fixture("cudnn_compatible_lstm/model.ckpt"), {CellKind::lstm, 3, 5, 1, false, 0}},
+      {"tf0_lstmcell_peephole_proj_birnn", fixture("tf0_lstmcell_peephole_proj_birnn"),
+       {.cell = CellKind::lstm, .input_size = 3, .hidden_size = 5, .num_layers = 1, .bidirectional = true,
+        .proj_size = 2, .peepholes = true},
+       false, TfCheckpointFormat::v1},
+      {"keras_lstm_in_tf1_graph", fixture("keras_lstm_in_tf1_graph"), {CellKind::lstm, 3, 5, 1, false, 0}, true},
+      {"keras_stacked_bidirectional_object_graph", fixture("keras_stacked_bidirectional_object_graph"),
+       {CellKind::lstm, 3, 5, 2, true, 0}, true},
   };
 }
 
@@ -87,10 +99,15 @@ TEST(TfCheckpoint, FixturesOfAnIndependentWriterComputeTheirCellsEquations) {
     TfImport imported = import_tf_checkpoint(checkpoint, options);
     EXPECT_EQ(imported.model.spec.to_json(), c.spec.to_json());
     EXPECT_EQ(imported.keras_cells, c.keras);
-    if (c.keras) {
-      EXPECT_EQ(imported.model.options.cell.gru_reset, GruReset::after);  // Keras' bias [2, 3H]
+    if (c.keras || std::string(c.name).rfind("cudnn", 0) == 0) {
+      if (c.spec.cell == CellKind::gru) {
+        EXPECT_EQ(imported.model.options.cell.gru_reset, GruReset::after);
+      }
     } else if (c.spec.cell == CellKind::gru) {
       EXPECT_EQ(imported.model.options.cell.gru_reset, GruReset::before);  // TF1's GRUCell
+    }
+    if (!c.keras && c.spec.cell == CellKind::lstm) {  // the cell's own default (CudnnCompatibleLSTMCell: 0)
+      EXPECT_EQ(imported.forget_bias, std::stod(io.metadata().at("forget_bias")));
     }
     if (imported.model.store.dtype() == DType::f64) {
       expect_outputs<double>(imported.model, io, 1e-12);
@@ -256,6 +273,34 @@ TEST(TfCheckpoint, WrittenBundlesReadInLevelDbAndProtobufAsTheSafetensorsExport)
                         RNNKIT_LEVELDB_DUMP_PATH + " " + dir.file("model.ckpt") + " " + dir.file("vars.safetensors"));
     EXPECT_EQ(check.exit_code, 0) << check.output;
   }
+}
+
+TEST(TfCheckpoint, InspectShowsEveryVariableAndTheGatesInRnnkitsOrder) {
+  const test::CommandResult r = test::run_cli("inspect " + fixture("gru_stacked_sliced_2shards"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* text : {"rnn/multi_rnn_cell/cell_0/gru_cell/gates/kernel", "  [r]", "  [z]",
+                           "(optimizer slot) partitioned in 2 slices", "(counter)", "crc32c of all"}) {
+    EXPECT_NE(r.output.find(text), std::string::npos) << text << "\n" << r.output;
+  }
+  // The stats of a gate block are those of the columns TF keeps it in: u of gates/kernel is z.
+  const TfCheckpoint c = TfCheckpoint::open(fixture("gru_stacked_sliced_2shards"));
+  const InspectReport report = inspect_tf_checkpoint(c);
+  const auto row = std::find_if(report.rows.begin(), report.rows.end(), [](const InspectRow& x) {
+    return x.name == "rnn/multi_rnn_cell/cell_0/gru_cell/gates/kernel";
+  });
+  ASSERT_NE(row, report.rows.end());
+  ASSERT_EQ(row->gates.size(), 2u);
+  EXPECT_EQ(row->gates[1].gate, 'z');
+  const Tensor<double> kernel = c.values(*c.find(row->name));  // [I + H, 2H]: columns H..2H are u
+  double sum = 0.0;
+  for (int64_t r0 = 0; r0 < kernel.dim(0); ++r0) {
+    for (int64_t j = 5; j < 10; ++j) sum += kernel[r0 * 10 + j];
+  }
+  EXPECT_NEAR(row->gates[1].stats.mean, sum / static_cast<double>(kernel.dim(0) * 5), 1e-15);
+  // --verify reads every tensor against its crc32c.
+  const test::CommandResult verify = test::run_cli("inspect --verify " + fixture("lstm_bidirectional_float16"));
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+  EXPECT_NE(verify.output.find("match their crc32c"), std::string::npos) << verify.output;
 }
 
 TEST(TfCheckpoint, RealFilesOpenWithTheirNamesShapesAndRoles) {
