@@ -190,7 +190,14 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
     Tf1ImportOptions tf1 = options.tf1;
     // A prefix that matched raw keys has chosen the variables already.
     if (!candidates.empty() && !starts_with(candidates.front()->name, prefix)) tf1.prefix.clear();
-    Tf1Import imported = import_tf1(variables, origin, tf1);
+    Tf1Import imported = [&] {
+      try {
+        return import_tf1(variables, origin, tf1);
+      } catch (const Error& e) {  // named as the checkpoint it is, not as a file of TF1 variables
+        const std::string said = e.what(), as_variables = "tf1 variables '" + origin + "'";
+        throw Error(said.rfind(as_variables, 0) == 0 ? where + said.substr(as_variables.size()) : said);
+      }
+    }();
     out.model = std::move(imported.model);
     out.cell_paths = imported.cell_paths;
     out.forget_bias = imported.forget_bias;

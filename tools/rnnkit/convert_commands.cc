@@ -2,6 +2,7 @@
 // name the format: pytorch (formats/pytorch.h), keras (formats/keras.h), onnx (formats/onnx.h),
 // tf (formats/tf_import.h: TensorFlow checkpoints; formats/tf1.h: TF1 variables in .npz or
 // safetensors files), tf1 its old name.
+#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -83,7 +84,11 @@ void run_import(const ImportArgs& args) {
     throw CLI::ValidationError("--cell-clip/--proj-clip",
                                "apply to --from tf only (TF1's LSTMCell cell_clip, proj_clip)");
   }
-  const bool tf_checkpoint = tf && looks_like_tf_checkpoint(args.input);
+  // A folder or a path that is no file is a checkpoint to look for (its error says what was tried).
+  std::error_code ec;
+  const bool tf_checkpoint =
+      tf && (looks_like_tf_checkpoint(args.input) || std::filesystem::is_directory(args.input, ec) ||
+             !std::filesystem::exists(args.input, ec));
   if (args.from != "keras" && !tf_checkpoint && (!args.recurrent_activation.empty() || !args.gru_reset.empty())) {
     throw CLI::ValidationError("--recurrent-activation/--gru-reset",
                                "apply to --from keras and to tf.keras cells in TensorFlow checkpoints (ONNX nodes "
