@@ -132,6 +132,7 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
   }
   if (!keras.empty()) {
     std::vector<KerasLayerFound> layers;
+    layers.reserve(keras.size());
     for (auto& [name, layer] : keras) layers.push_back(std::move(layer));
     std::sort(layers.begin(), layers.end(), [](const KerasLayerFound& a, const KerasLayerFound& b) {
       if (a.position >= 0 && b.position >= 0 && a.position != b.position) return a.position < b.position;
