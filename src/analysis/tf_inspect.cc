@@ -10,10 +10,6 @@
 namespace rnnkit {
 namespace {
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // The column blocks of a cell tensor in the framework's order, spelled in rnnkit's letters
 // (TF1 LSTM kernel "igfo": i, j = g, f, o), or "" for a tensor without gate blocks. Names are
 // read as TF1 names of every era (formats/tf1.h); a tf.keras cell shows by its recurrent_kernel.
@@ -32,14 +28,14 @@ std::string framework_gates(const TfCheckpoint& checkpoint, const TfVariable& v)
     }
   }
   auto under = [&](const char* cls) {
-    return ends_with(dir, std::string("/") + cls + "/") || dir == std::string(cls) + "/";
+    return dir.ends_with(std::string("/") + cls + "/") || dir == std::string(cls) + "/";
   };
   const bool lstm = under("lstm_cell") || under("basic_lstm_cell") || under("lstm_fused_cell") ||
                     under("lstm_block_wrapper") || under("cudnn_compatible_lstm_cell");
   if (lstm && (last == "kernel" || last == "bias")) return "igfo";
   if ((under("basic_rnn_cell")) && (last == "kernel" || last == "bias")) return "h";
-  if (ends_with(dir, "/gates/") && (last == "kernel" || last == "bias")) return "rz";
-  if (ends_with(dir, "/candidate/") || ends_with(dir, "/input_projection/") || ends_with(dir, "/hidden_projection/")) {
+  if (dir.ends_with("/gates/") && (last == "kernel" || last == "bias")) return "rz";
+  if (dir.ends_with("/candidate/") || dir.ends_with("/input_projection/") || dir.ends_with("/hidden_projection/")) {
     return last == "kernel" || last == "bias" ? "n" : "";
   }
   return "";

@@ -175,27 +175,27 @@ void ProtoReader::append_fixed64s(const ProtoField& field, std::string_view name
   std::memcpy(out.data() + first, packed.data(), packed.size());
 }
 
-void ProtoWriter::raw_varint(uint64_t value) {
+void append_varint(std::vector<std::byte>& out, uint64_t value) {
   while (value >= 0x80) {
-    out_.push_back(static_cast<std::byte>((value & 0x7f) | 0x80));
+    out.push_back(static_cast<std::byte>((value & 0x7f) | 0x80));
     value >>= 7;
   }
-  out_.push_back(static_cast<std::byte>(value));
+  out.push_back(static_cast<std::byte>(value));
 }
 
 void ProtoWriter::varint(uint32_t number, uint64_t value) {
-  raw_varint(static_cast<uint64_t>(number) << 3);
-  raw_varint(value);
+  append_varint(out_, static_cast<uint64_t>(number) << 3);
+  append_varint(out_, value);
 }
 
 void ProtoWriter::fixed32(uint32_t number, uint32_t value) {
-  raw_varint((static_cast<uint64_t>(number) << 3) | 5);
+  append_varint(out_, (static_cast<uint64_t>(number) << 3) | 5);
   for (int i = 0; i < 4; ++i) out_.push_back(static_cast<std::byte>((value >> (8 * i)) & 0xff));
 }
 
 void ProtoWriter::bytes(uint32_t number, std::span<const std::byte> value) {
-  raw_varint((static_cast<uint64_t>(number) << 3) | 2);
-  raw_varint(value.size());
+  append_varint(out_, (static_cast<uint64_t>(number) << 3) | 2);
+  append_varint(out_, value.size());
   out_.insert(out_.end(), value.begin(), value.end());
 }
 

@@ -64,6 +64,9 @@ class ProtoReader {
 // bytes (or its tenth byte carries more than the 64th bit).
 bool read_varint(std::span<const std::byte> bytes, std::size_t& at, uint64_t& value);
 
+// Appends `value` as a varint (7 bits a byte, low bits first).
+void append_varint(std::vector<std::byte>& out, uint64_t value);
+
 // Appends fields to a message.
 class ProtoWriter {
  public:
@@ -77,7 +80,6 @@ class ProtoWriter {
   std::vector<std::byte> take() { return std::move(out_); }
 
  private:
-  void raw_varint(uint64_t value);
   std::vector<std::byte> out_;
 };
 

@@ -29,7 +29,7 @@ struct BundleEntry {
   int64_t offset = 0, size = 0;
   uint32_t crc = 0;
   bool has_crc = false;
-  std::vector<std::vector<std::pair<int64_t, int64_t>>> slices;
+  std::vector<TfSliceExtents> slices;
 };
 
 BundleEntry parse_entry(std::span<const std::byte> value, const std::string& what) {
@@ -173,9 +173,9 @@ Shape parse_tf_shape(std::span<const std::byte> message, const std::string& what
   return shape;
 }
 
-std::vector<std::pair<int64_t, int64_t>> parse_tf_slice(std::span<const std::byte> message, const std::string& what) {
+TfSliceExtents parse_tf_slice(std::span<const std::byte> message, const std::string& what) {
   ProtoReader r(message, what);
-  std::vector<std::pair<int64_t, int64_t>> extents;
+  TfSliceExtents extents;
   ProtoField f;
   while (r.next(f)) {
     if (f.number != 1) continue;
@@ -196,8 +196,7 @@ std::vector<std::pair<int64_t, int64_t>> parse_tf_slice(std::span<const std::byt
   return extents;
 }
 
-Shape tf_slice_shape(const std::vector<std::pair<int64_t, int64_t>>& extents, const Shape& full,
-                     const std::string& what) {
+Shape tf_slice_shape(const TfSliceExtents& extents, const Shape& full, const std::string& what) {
   // TensorFlow writes no extents for a scalar, and for a whole tensor one per dimension.
   if (extents.size() != full.size()) {
     throw Error(what + ": " + std::to_string(extents.size()) + " extents for a tensor of shape " +

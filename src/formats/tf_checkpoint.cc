@@ -93,10 +93,6 @@ std::vector<double> v1_values(std::span<const std::byte> tensor, int dtype, int6
   return out;
 }
 
-bool ends_with(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
 std::string last_component(const std::string& name) {
   const std::size_t slash = name.rfind('/');
   return slash == std::string::npos ? name : name.substr(slash + 1);
@@ -135,7 +131,7 @@ const char* tf_variable_role_name(TfVariableRole role) {
   return "?";
 }
 
-std::string tf_slice_key(std::string_view name, const std::vector<std::pair<int64_t, int64_t>>& extents) {
+std::string tf_slice_key(std::string_view name, const TfSliceExtents& extents) {
   // OrderedCode: an unsigned number is a length byte and its big-endian bytes (0 is one 0 byte);
   // a string is its bytes with 0x00 as 00 ff and 0xff as ff 00, then 00 01; a signed number n
   // takes L bytes (L from the bits of n, or of ~n when negative), big-endian two's complement
@@ -225,7 +221,7 @@ TfCheckpoint TfCheckpoint::open(const std::string& path) {
   for (TfVariable& v : state->variables) {
     if (const auto it = graph_names.find(v.key); it != graph_names.end()) {
       v.name = it->second;
-    } else if (ends_with(v.key, kVariableValue)) {
+    } else if (v.key.ends_with(kVariableValue)) {
       v.name = v.key.substr(0, v.key.size() - kVariableValue.size());
     }
     if (v.name != v.key && keys.count(v.name) != 0) v.name = v.key;

@@ -32,10 +32,6 @@ bool is_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-bool ends_with(const std::string& s, std::string_view tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // A V1 checkpoint, or any table: a regular file whose last 8 bytes are the table magic.
 bool ends_in_table_footer(const std::string& path) {
   if (!is_regular(path)) return false;
@@ -56,7 +52,7 @@ std::vector<std::string> v1_files_in(const std::string& dir) {
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (!ends_with(name, ".index") && e.is_regular_file(ec) && ends_in_table_footer(e.path().string())) {
+    if (!name.ends_with(".index") && e.is_regular_file(ec) && ends_in_table_footer(e.path().string())) {
       out.push_back(e.path().string());
     }
   }
@@ -193,7 +189,7 @@ void resolve_tf_checkpoint_path(const std::string& path, TfCheckpoint::State& st
       std::vector<std::string> indexes;
       std::error_code ec;
       for (const fs::directory_entry& e : fs::directory_iterator(path, ec)) {
-        if (e.is_regular_file(ec) && ends_with(e.path().filename().string(), ".index")) {
+        if (e.is_regular_file(ec) && e.path().filename().string().ends_with(".index")) {
           indexes.push_back(e.path().string());
         }
       }
@@ -218,13 +214,13 @@ void resolve_tf_checkpoint_path(const std::string& path, TfCheckpoint::State& st
       state.prefix = indexes[0].substr(0, indexes[0].size() - 6);
       state.resolution = "the one checkpoint in '" + path + "'";
     }
-  } else if (ends_with(path, ".index") && is_regular(path)) {
+  } else if (path.ends_with(".index") && is_regular(path)) {
     state.prefix = path.substr(0, path.size() - 6);
   } else if (std::smatch m; std::regex_match(path, m, std::regex(R"((.*)\.data-[0-9]{5,}-of-[0-9]{5,})")) &&
                             is_regular(m[1].str() + ".index")) {
     state.prefix = m[1].str();
     state.resolution = "the checkpoint whose data shard '" + path + "' is";
-  } else if (ends_with(path, ".meta") && is_regular(path.substr(0, path.size() - 5) + ".index")) {
+  } else if (path.ends_with(".meta") && is_regular(path.substr(0, path.size() - 5) + ".index")) {
     state.prefix = path.substr(0, path.size() - 5);
     state.resolution = "the variables beside the graph '" + path + "' (a .meta file holds the graph, not the weights)";
   } else if (is_regular(path + ".index")) {
@@ -249,11 +245,11 @@ bool looks_like_tf_checkpoint(const std::string& path) {
     }
     std::error_code ec;
     for (const fs::directory_entry& e : fs::directory_iterator(path, ec)) {
-      if (ends_with(e.path().filename().string(), ".index")) return true;
+      if (e.path().filename().string().ends_with(".index")) return true;
     }
     return v1_files_in(path).size() == 1;
   }
-  if (ends_with(path, ".index") || ends_with(path, ".meta") ||
+  if (path.ends_with(".index") || path.ends_with(".meta") ||
       std::regex_search(path, std::regex(R"(\.data-[0-9]+-of-[0-9]+$)")))
     return true;
   if (is_regular(path + ".index")) return true;

@@ -41,7 +41,7 @@ bool tf_dtype_is_numeric(int dtype);  // rnnkit can widen it to float64
 
 // One stored piece of a variable: all of it, or one slice of a partitioned one.
 struct TfPiece {
-  std::vector<std::pair<int64_t, int64_t>> extents;  // (start, length) per dimension; length -1: all of it
+  TfSliceExtents extents;  // (start, length) per dimension; length -1: all of it
   // V2: where the bytes are.
   int32_t shard = 0;
   uint64_t offset = 0, size = 0;
@@ -73,10 +73,9 @@ struct TfCheckpoint::State {
 // Parses a TensorShapeProto (rank at most 254, every size >= 0, element count within int64).
 Shape parse_tf_shape(std::span<const std::byte> message, const std::string& what);
 // Parses a TensorSliceProto into (start, length) extents; length -1 for a whole dimension.
-std::vector<std::pair<int64_t, int64_t>> parse_tf_slice(std::span<const std::byte> message, const std::string& what);
+TfSliceExtents parse_tf_slice(std::span<const std::byte> message, const std::string& what);
 // The slice's extents checked against the full shape; returns the slice's shape.
-Shape tf_slice_shape(const std::vector<std::pair<int64_t, int64_t>>& extents, const Shape& full,
-                     const std::string& what);
+Shape tf_slice_shape(const TfSliceExtents& extents, const Shape& full, const std::string& what);
 
 // Fills `state` from a V2 bundle's index and measures its shards.
 void read_tf_bundle_index(TfCheckpoint::State& state);

@@ -11,11 +11,6 @@
 namespace rnnkit {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& head) { return s.rfind(head, 0) == 0; }
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 std::vector<std::string> components(const std::string& path) {
   std::vector<std::string> out;
   std::size_t begin = 0;
@@ -37,7 +32,7 @@ std::string joined(const std::vector<std::string>& parts, std::size_t begin, std
 // N of a key under layer_with_weights-N/ or layer-N/ (an object-based checkpoint's order), or -1.
 int64_t layer_position(const std::string& key) {
   for (const std::string head : {"layer_with_weights-", "layer-"}) {
-    if (!starts_with(key, head)) continue;
+    if (!key.starts_with(head)) continue;
     const std::size_t end = key.find('/', head.size());
     const std::string digits = key.substr(head.size(), end - head.size());
     if (!digits.empty() && digits.size() < 10 && digits.find_first_not_of("0123456789") == std::string::npos) {
@@ -82,7 +77,7 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
   };
   for (const bool by_key : {false, true}) {
     for (const TfVariable& v : checkpoint.variables()) {
-      if (v.role == TfVariableRole::weight && floating(v) && starts_with(by_key ? v.key : v.name, prefix)) {
+      if (v.role == TfVariableRole::weight && floating(v) && (by_key ? v.key : v.name).starts_with(prefix)) {
         candidates.push_back(&v);
       }
     }
@@ -103,20 +98,20 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
   // tf.keras cells: a recurrent_kernel beside a kernel.
   std::map<std::string, KerasLayerFound> keras;
   for (const TfVariable* v : candidates) {
-    if (!ends_with(v->name, "/recurrent_kernel") && v->name != "recurrent_kernel") continue;
+    if (!v->name.ends_with("/recurrent_kernel") && v->name != "recurrent_kernel") continue;
     const std::string path = v->name.substr(0, v->name.size() - std::string("recurrent_kernel").size());
     const std::vector<std::string> parts = components(path);
     std::size_t layer_end = parts.size();
     int direction = 0;
     for (std::size_t i = 0; i < parts.size(); ++i) {
-      if (starts_with(parts[i], "forward_") || starts_with(parts[i], "backward_")) {
+      if (parts[i].starts_with("forward_") || parts[i].starts_with("backward_")) {
         layer_end = i;
-        direction = starts_with(parts[i], "backward_") ? 1 : 0;
+        direction = parts[i].starts_with("backward_") ? 1 : 0;
         break;
       }
     }
     // The cell's own segment (lstm_cell; an object path's "cell") is not the layer's name.
-    if (layer_end == parts.size() && !parts.empty() && (ends_with(parts.back(), "_cell") || parts.back() == "cell")) {
+    if (layer_end == parts.size() && !parts.empty() && (parts.back().ends_with("_cell") || parts.back() == "cell")) {
       layer_end = parts.size() - 1;
     }
     std::string layer = joined(parts, 0, layer_end);
@@ -190,7 +185,7 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
     }
     Tf1ImportOptions tf1 = options.tf1;
     // A prefix that matched raw keys has chosen the variables already.
-    if (!candidates.empty() && !starts_with(candidates.front()->name, prefix)) tf1.prefix.clear();
+    if (!candidates.empty() && !candidates.front()->name.starts_with(prefix)) tf1.prefix.clear();
     Tf1Import imported = [&] {
       try {
         return import_tf1(variables, origin, tf1);
@@ -205,7 +200,7 @@ TfImport import_tf_checkpoint(const TfCheckpoint& checkpoint, const TfImportOpti
     for (const auto& [name, array] : variables) {
       const std::string canonical = canonical_tf1_name(name);
       for (const std::string& cell : imported.cell_paths) {
-        if (starts_with(canonical, cell)) {
+        if (canonical.starts_with(cell)) {
           used.insert(name);
           out.any_f32 = out.any_f32 || array.dtype != "F64";
         }

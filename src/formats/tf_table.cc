@@ -184,14 +184,6 @@ class TableParser {
   uint64_t key_budget_ = 0;
 };
 
-void put_varint(std::vector<std::byte>& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<std::byte>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<std::byte>(v));
-}
-
 void put32(std::vector<std::byte>& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xff));
 }
@@ -207,9 +199,9 @@ class BlockBuilder {
     } else {
       while (shared < key.size() && shared < last_.size() && key[shared] == last_[shared]) ++shared;
     }
-    put_varint(body_, shared);
-    put_varint(body_, key.size() - shared);
-    put_varint(body_, value.size());
+    detail::append_varint(body_, shared);
+    detail::append_varint(body_, key.size() - shared);
+    detail::append_varint(body_, value.size());
     const auto* k = reinterpret_cast<const std::byte*>(key.data());
     body_.insert(body_.end(), k + shared, k + key.size());
     body_.insert(body_.end(), value.begin(), value.end());
@@ -247,8 +239,8 @@ BlockHandle write_block(std::vector<std::byte>& file, const std::vector<std::byt
 }
 
 void put_handle(std::vector<std::byte>& out, const BlockHandle& h) {
-  put_varint(out, h.offset);
-  put_varint(out, h.size);
+  detail::append_varint(out, h.offset);
+  detail::append_varint(out, h.size);
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ struct SliceMeta {
   std::string name;
   Shape shape;
   int dtype = 0;
-  std::vector<std::vector<std::pair<int64_t, int64_t>>> slices;
+  std::vector<TfSliceExtents> slices;
 };
 
 SliceMeta parse_slice_meta(std::span<const std::byte> message, const std::string& what) {
@@ -102,7 +102,7 @@ void read_tf_v1_file(TfCheckpoint::State& state) {
       found = true;
       ProtoReader s(top.as_bytes(f, "data"), what);
       std::string name;
-      std::vector<std::pair<int64_t, int64_t>> extents;
+      TfSliceExtents extents;
       std::span<const std::byte> tensor;
       bool has_tensor = false;
       ProtoField g;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 
+#include "formats/fixture_outputs.h"
 #include "rnnkit/core/error.h"
 #include "rnnkit/formats/pytorch.h"
 #include "test_support.h"
@@ -40,28 +41,6 @@ const std::vector<Case>& cases() {
   return all;
 }
 
-template <class T>
-void expect_forward_matches(RecurrentModel& model, const SafetensorsFile& io, double tolerance) {
-  RecurrentLayer<T> layer(model.store, model.scope, model.spec, model.options);
-  std::vector<int64_t> lengths;
-  if (const SafetensorsEntry* e = io.find("lengths")) {
-    const Tensor<double> values = io.to_double(*e);
-    for (int64_t i = 0; i < values.numel(); ++i) lengths.push_back(static_cast<int64_t>(values[i]));
-  }
-  Tensor<T> x(io.at("input").shape);
-  const Tensor<double> input = io.to_double(io.at("input"));
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<T>(input[i]);
-  const RecurrentResult<T> y = layer.forward(x.view(), lengths);
-  auto compare = [&](const char* name, const Tensor<T>& got) {
-    const Tensor<double> want = io.to_double(io.at(name));
-    ASSERT_EQ(got.shape(), want.shape()) << name;
-    EXPECT_LE(test::max_abs_difference(got.data(), want.data(), got.numel()), tolerance) << name;
-  };
-  compare("output", y.output);
-  compare("h_n", y.h_n);
-  if (io.find("c_n") != nullptr) compare("c_n", y.c_n);
-}
-
 TEST(PytorchFormat, ImportInfersTheArchitectureAndComputesPytorchsOutputs) {
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
@@ -72,9 +51,9 @@ TEST(PytorchFormat, ImportInfersTheArchitectureAndComputesPytorchsOutputs) {
     EXPECT_EQ(model.scope, c.options.scope.empty() ? cell_name(spec.cell) : c.options.scope);
     const SafetensorsFile io = SafetensorsFile::read(fixture(std::string(c.name) + ".io.safetensors"));
     if (model.store.dtype() == DType::f64) {
-      expect_forward_matches<double>(model, io, 1e-12);  // PyTorch computed in float64 too
+      test::expect_forward_matches<double>(model, io, 1e-12);  // PyTorch computed in float64 too
     } else {
-      expect_forward_matches<float>(model, io, 1e-5);  // both float32, different summation orders
+      test::expect_forward_matches<float>(model, io, 1e-5);  // both float32, different summation orders
     }
     const Variable& w = model.store.at(model.scope + "/l0/fw/weight_hh");
     EXPECT_EQ(w.source, "pytorch " + file.origin() + ":" + c.options.prefix + "weight_hh_l0");

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 
+#include "formats/fixture_outputs.h"
 #include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/formats/tf1.h"
 #include "test_support.h"
@@ -68,23 +69,6 @@ std::vector<Case> cases() {
   };
 }
 
-template <class T>
-void expect_outputs(RecurrentModel& model, const SafetensorsFile& io, double tolerance) {
-  RecurrentLayer<T> layer(model.store, model.scope, model.spec, model.options);
-  Tensor<T> x(io.at("input").shape);
-  const Tensor<double> input = io.to_double(io.at("input"));
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<T>(input[i]);
-  const RecurrentResult<T> y = layer.forward(x.view());
-  auto compare = [&](const char* name, const Tensor<T>& got) {
-    const Tensor<double> want = io.to_double(io.at(name));
-    ASSERT_EQ(got.shape(), want.shape()) << name;
-    EXPECT_LE(test::max_abs_difference(got.data(), want.data(), got.numel()), tolerance) << name;
-  };
-  compare("output", y.output);
-  compare("h_n", y.h_n);
-  if (io.find("c_n") != nullptr) compare("c_n", y.c_n);
-}
-
 TEST(Tf1Format, ImportedCellsComputeTf1Outputs) {
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
@@ -98,9 +82,9 @@ TEST(Tf1Format, ImportedCellsComputeTf1Outputs) {
       EXPECT_EQ(io.metadata().at("activation"), cell_activation_name(c.options.activation));
     }
     if (imported.model.store.dtype() == DType::f64) {
-      expect_outputs<double>(imported.model, io, 1e-13);
+      test::expect_forward_matches<double>(imported.model, io, 1e-13);
     } else {
-      expect_outputs<float>(imported.model, io, 2e-6);
+      test::expect_forward_matches<float>(imported.model, io, 2e-6);
     }
     if (c.spec.cell == CellKind::gru) {
       EXPECT_EQ(imported.model.options.cell.gru_reset, GruReset::before);

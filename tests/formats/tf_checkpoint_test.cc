@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "formats/fixture_outputs.h"
 #include "rnnkit/analysis/inspect.h"
 #include "rnnkit/checkpoint/safetensors.h"
 #include "rnnkit/formats/tf_import.h"
@@ -28,23 +29,6 @@ std::string realfile(const std::string& name) {
 }
 
 bool have_realfiles() { return std::filesystem::is_directory(realfile("")); }
-
-template <class T>
-void expect_outputs(RecurrentModel& model, const SafetensorsFile& io, double tolerance) {
-  RecurrentLayer<T> layer(model.store, model.scope, model.spec, model.options);
-  Tensor<T> x(io.at("input").shape);
-  const Tensor<double> input = io.to_double(io.at("input"));
-  for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<T>(input[i]);
-  const RecurrentResult<T> y = layer.forward(x.view());
-  auto compare = [&](const char* name, const Tensor<T>& got) {
-    const Tensor<double> want = io.to_double(io.at(name));
-    ASSERT_EQ(got.shape(), want.shape()) << name;
-    EXPECT_LE(test::max_abs_difference(got.data(), want.data(), got.numel()), tolerance) << name;
-  };
-  compare("output", y.output);
-  compare("h_n", y.h_n);
-  if (io.find("c_n") != nullptr) compare("c_n", y.c_n);
-}
 
 struct Case {
   const char* name;
@@ -120,9 +104,9 @@ TEST(TfCheckpoint, FixturesOfAnIndependentWriterComputeTheirCellsEquations) {
       EXPECT_EQ(imported.forget_bias, std::stod(io.metadata().at("forget_bias")));
     }
     if (imported.model.store.dtype() == DType::f64) {
-      expect_outputs<double>(imported.model, io, 1e-12);
+      test::expect_forward_matches<double>(imported.model, io, 1e-12);
     } else {
-      expect_outputs<float>(imported.model, io, 2e-6);
+      test::expect_forward_matches<float>(imported.model, io, 2e-6);
     }
   }
 }

@@ -243,17 +243,13 @@ void print_constructor_arguments(const RecurrentModel& model, const std::string&
   std::cout << "  not in the weights: " << who << " " << list << "\n";
 }
 
-bool ends_with(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 void run_export(const ExportArgs& args) {
   const bool tf = args.to == "tf" || args.to == "tf1";
   if (args.to != "pytorch" && args.prefix) throw CLI::ValidationError("--prefix", "applies to --to pytorch only");
   if (!tf && args.forget_bias) throw CLI::ValidationError("--forget-bias", "applies to --to tf only");
   const RecurrentModel model = load_recurrent_model(args.model, std::nullopt);  // values pass through unchanged
   if (tf) {
-    if (ends_with(args.output, ".npz")) {
+    if (args.output.ends_with(".npz")) {
       throw CLI::ValidationError("-o",
                                  "rnnkit reads .npz files but writes TF1 variables as safetensors (-o "
                                  "NAME.safetensors) or as a TensorFlow checkpoint (-o PREFIX)");
@@ -294,7 +290,7 @@ void run_export(const ExportArgs& args) {
         bundle.push_back({name, t.shape(), false, std::as_bytes(std::span<const float>(floats.back().storage()))});
       }
     }
-    const bool checkpoint = !ends_with(args.output, ".safetensors");
+    const bool checkpoint = !args.output.ends_with(".safetensors");
     if (checkpoint) {
       write_tf_bundle(args.output, bundle);
       std::cout << "wrote " << args.output << ".index and " << args.output

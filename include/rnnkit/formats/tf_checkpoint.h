@@ -106,8 +106,11 @@ struct TfBundleTensor {
 };
 void write_tf_bundle(const std::string& prefix, const std::vector<TfBundleTensor>& tensors);
 
+// A slice of a partitioned variable: (start, length) per dimension, length -1 for all of it.
+using TfSliceExtents = std::vector<std::pair<int64_t, int64_t>>;
+
 // OrderedCode's key for one slice of a partitioned variable (TensorFlow's EncodeTensorNameSlice):
 // extents as (start, length) with length -1 for a whole dimension.
-std::string tf_slice_key(std::string_view name, const std::vector<std::pair<int64_t, int64_t>>& extents);
+std::string tf_slice_key(std::string_view name, const TfSliceExtents& extents);
 
 }  // namespace rnnkit
