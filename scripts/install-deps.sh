@@ -18,7 +18,7 @@ packages=(
   python3-protobuf protobuf-compiler  # tests: an independent writer of TensorFlow checkpoint fixtures
   libonnx-dev libprotobuf-dev  # ONNX models
   libopenmpi-dev openmpi-bin   # data-parallel training (mpirun -np N rnnkit train)
-  libgtest-dev             # unit tests
+  libgtest-dev libgmock-dev  # unit tests (gmock: the matchers of the hostile-file tests)
   libbenchmark-dev         # bench/ (built with the tests; run by hand, never timed in CI)
   clang libclang-rt-14-dev # the clang build, sanitizers and the libFuzzer target
   clang-format-14 clang-tidy-14  # scripts/lint.sh: formatting and static checks
